@@ -1,0 +1,91 @@
+"""Text helpers. Segmentation always runs on the source text, so every span is an exact
+source offset; normalisation is applied to a segment only when it is matched or embedded."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import Any
+
+import sentencex
+
+# Characters that carry no text: zero-width and bidi controls, BOM, soft hyphen.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    ),
+    None,
+)
+# Typographic quotes fold to ASCII for matching (NFKC keeps them): "TikTok’s" ~ "TikTok's".
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"',
+                         "″": '"'})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACE_RUN = re.compile(r"\s+")
+_WORD = re.compile(r"\w")
+_TERM = re.compile(r"\w\w+")
+
+
+def normalize(text: str) -> str:
+    """NFKC (non-breaking spaces become spaces, ligatures and full-width forms fold), curly
+    quotes straightened, invisible and control characters dropped, whitespace folded."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_QUOTES)
+    return _SPACE_RUN.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def tidy(text: str) -> str:
+    """For display: NFKC and whitespace folded (no non-breaking spaces), quotes kept."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    return _SPACE_RUN.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def fold(text: str) -> str:
+    """Normalised and case-folded: for comparing strings, e.g. gold answers."""
+    return normalize(text).casefold()
+
+
+def has_word(text: str) -> bool:
+    return _WORD.search(text) is not None
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``[start, end)`` so it neither starts nor ends with whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans of ``text[start:end]`` as absolute offsets, whitespace trimmed."""
+    end = len(text) if end is None else end
+    chunk = text[start:end]
+    spans = []
+    for boundary in sentencex.get_sentence_boundaries("en", chunk):
+        s, e = trim(chunk, boundary["start_index"], boundary["end_index"])
+        if s < e:
+            spans.append((start + s, start + e))
+    if not spans:
+        s, e = trim(chunk, 0, len(chunk))
+        if s < e:
+            spans.append((start + s, start + e))
+    return spans
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words, as BM25 sees them (same stemmer, same English stopwords)."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    words = [w for w in _TERM.findall(fold(text)) if w not in STOPWORDS_EN]
+    return set(stemmer().stemWords(words))
+
+
+@cache
+def stemmer() -> Any:
+    """The Snowball English stemmer shared by BM25 and the answer-type rules."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
