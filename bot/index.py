@@ -1,0 +1,434 @@
+"""Build, save, load and validate the index folder.
+
+Layout: ``index/CURRENT`` names a generation folder holding ``manifest.json``,
+``passages.jsonl``, ``passages.faiss``, ``sentences.npy`` and ``bm25/``. A build writes a new
+generation in a temporary folder, renames it into place and only then replaces ``CURRENT``
+(write to a temp file, then ``os.replace``), so an interrupted build leaves the previous
+index untouched and loadable."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.embeddings import Embedder
+from bot.errors import IndexCorrupt
+from bot.ingest import Document, SeedProblem, load_documents
+from bot.passages import ChunkParams, Passage, split_passages
+from bot.text import normalize, stemmer
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3  # bump when ingestion, chunking or the file layout changes
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+PASSAGES = "passages.jsonl"
+VECTORS = "passages.faiss"
+SENTENCES = "sentences.npy"
+SENTENCES_IN_CONTEXT = "sentences_in_context.npy"
+BM25_DIR = "bm25"
+# Weight of the passage vector mixed into each sentence vector (see _in_context).
+SENTENCE_CONTEXT = 0.5
+
+# Called as progress(done, total) while passages and sentences are embedded.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: str
+    title: str
+    file: str
+    sha256: str
+    passages: int
+    url: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    model: str
+    dimension: int
+    chunking: dict[str, int]
+    documents: tuple[DocumentInfo, ...]
+    passages: int
+    sentences: int
+    built_at: str
+    faiss_index: str
+
+    def describes(self, documents: list[Document], model: str, chunking: ChunkParams) -> bool:
+        """True when this index was built from exactly these seeds, model and chunking."""
+        return (
+            self.format_version == FORMAT_VERSION
+            and self.model == model
+            and self.chunking == chunking.as_dict()
+            and sorted((d.id, d.sha256) for d in self.documents)
+            == sorted((d.id, d.sha256) for d in documents)
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        data["documents"] = tuple(DocumentInfo(**d) for d in data["documents"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A loaded index. ``sentence_rows[i]`` lists the rows of the sentence matrices for the
+    sentences of ``passages[i]``, in order. ``sentence_vectors`` embed each sentence alone
+    (to pick the answering sentence within a passage); ``context_vectors`` mix in the
+    passage (to judge whether a passage answers at all, see ``_in_context``)."""
+
+    manifest: Manifest
+    passages: tuple[Passage, ...]
+    sentence_rows: tuple[tuple[int, ...], ...]
+    vectors: Any  # faiss.Index over passage vectors
+    sentence_vectors: NDArray[np.float32]
+    context_vectors: NDArray[np.float32]
+    bm25: Any  # bm25s.BM25
+    tokenizer: Any  # bm25s.tokenization.Tokenizer
+    folder: Path | None
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        return next(d for d in self.manifest.documents if d.id == doc_id)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """How ``ensure_index`` got its index, for front ends to mention."""
+
+    action: str  # "loaded", "built", "rebuilt-stale", "rebuilt-corrupt"
+    reason: str = ""
+    problems: tuple[SeedProblem, ...] = ()
+
+
+def ensure_index(
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    chunking: ChunkParams | None = None,
+    progress: Progress | None = None,
+) -> tuple[Index, LoadReport]:
+    """The index for the current seeds: loaded when fresh, else (re)built and saved."""
+    chunking = chunking or ChunkParams()
+    documents, problems = load_documents(seeds_dir)
+    try:
+        index = load_index(index_dir)
+    except FileNotFoundError:
+        action, reason = "built", ""
+    except IndexCorrupt as err:
+        logger.warning("index at %s is unreadable (%s); rebuilding", index_dir, err)
+        action, reason = "rebuilt-corrupt", str(err)
+    else:
+        if index.manifest.describes(documents, embedder.name, chunking):
+            return index, LoadReport("loaded", problems=tuple(problems))
+        logger.info("index at %s is stale; rebuilding", index_dir)
+        action, reason = "rebuilt-stale", "the seeds, model or chunking changed"
+    index = build_index(documents, index_dir, embedder, chunking, progress)
+    return index, LoadReport(action, reason, tuple(problems))
+
+
+def build_index(
+    documents: list[Document],
+    index_dir: Path,
+    embedder: Embedder,
+    chunking: ChunkParams | None = None,
+    progress: Progress | None = None,
+) -> Index:
+    """Embed the documents' passages and sentences, then save the index atomically. If the
+    folder cannot be written, the index is still returned (and a warning logged)."""
+    chunking = chunking or ChunkParams()
+    passages: list[Passage] = []
+    doc_infos: list[DocumentInfo] = []
+    for doc in documents:
+        doc_passages = split_passages(doc, chunking)
+        passages.extend(doc_passages)
+        doc_infos.append(
+            DocumentInfo(doc.id, doc.title, doc.path.name, doc.sha256, len(doc_passages),
+                         doc.url, doc.author, doc.date)
+        )
+    sentence_rows, sentence_texts, owners = _sentence_table(passages, documents)
+
+    total = len(passages) + len(sentence_texts)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    passage_vectors = embedder.encode([p.search_text for p in passages], progress=step)
+    sentence_vectors = embedder.encode(sentence_texts, progress=step)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        model=embedder.name,
+        dimension=int(passage_vectors.shape[1]),
+        chunking=chunking.as_dict(),
+        documents=tuple(doc_infos),
+        passages=len(passages),
+        sentences=len(sentence_texts),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        faiss_index="IndexFlatIP",
+    )
+    index = assemble(manifest, passages, sentence_rows, passage_vectors, sentence_vectors,
+                     _in_context(sentence_vectors, passage_vectors[owners]))
+    try:
+        folder = save_index(index, index_dir)
+    except OSError as err:
+        logger.warning("could not save the index to %s (%s); using it from memory", index_dir,
+                       err.strerror or err)
+        return index
+    return Index(**{**index.__dict__, "folder": folder})
+
+
+def assemble(
+    manifest: Manifest,
+    passages: list[Passage],
+    sentence_rows: list[tuple[int, ...]],
+    passage_vectors: NDArray[np.float32],
+    sentence_vectors: NDArray[np.float32],
+    context_vectors: NDArray[np.float32],
+) -> Index:
+    """An in-memory index from embedded passages: the FAISS index and BM25 are made here."""
+    import faiss
+
+    vectors = faiss.IndexFlatIP(manifest.dimension)
+    vectors.add(np.ascontiguousarray(passage_vectors, dtype=np.float32))
+    bm25, tokenizer = _lexical([p.search_text for p in passages])
+    return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
+                 sentence_vectors, context_vectors, bm25, tokenizer, None)
+
+
+def save_index(index: Index, index_dir: Path) -> Path:
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(index_dir):
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=index_dir))
+        try:
+            (tmp / PASSAGES).write_text(
+                "".join(json.dumps(_passage_row(p, r), ensure_ascii=False) + "\n"
+                        for p, r in zip(index.passages, index.sentence_rows, strict=True)),
+                encoding="utf-8",
+            )
+            faiss.write_index(index.vectors, str(tmp / VECTORS))
+            np.save(tmp / SENTENCES, index.sentence_vectors)
+            np.save(tmp / SENTENCES_IN_CONTEXT, index.context_vectors)
+            index.bm25.save(str(tmp / BM25_DIR), show_progress=False)
+            index.tokenizer.save_vocab(str(tmp / BM25_DIR))
+            (tmp / MANIFEST).write_text(index.manifest.to_json(), encoding="utf-8")
+            _fsync_tree(tmp)
+            generation = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{tmp.name[5:]}"
+            os.rename(tmp, generation)
+            _replace_text(index_dir / CURRENT, generation.name + "\n")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _remove_old_generations(index_dir, keep=generation.name)
+    return generation
+
+
+def load_index(index_dir: Path) -> Index:
+    """The current index. Raises FileNotFoundError when there is none, IndexCorrupt when
+    what is there is incomplete or inconsistent."""
+    import faiss
+
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        raise FileNotFoundError(pointer)
+    try:
+        folder = index_dir / pointer.read_text(encoding="utf-8").strip()
+        manifest = Manifest.from_json((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise IndexCorrupt(f"{Path(err.filename or '').name or 'a file'} is missing") from None
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise IndexCorrupt(f"manifest unreadable: {type(err).__name__}") from None
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexCorrupt(
+            f"format version {manifest.format_version}, this program reads {FORMAT_VERSION}"
+        )
+    try:
+        rows = [json.loads(line) for line in
+                (folder / PASSAGES).read_text(encoding="utf-8").splitlines()]
+        passages = [_passage_from_row(r) for r in rows]
+        sentence_rows = [tuple(int(i) for i in r["sentence_rows"]) for r in rows]
+        vectors = faiss.read_index(str(folder / VECTORS))
+        sentence_vectors = np.load(folder / SENTENCES, allow_pickle=False)
+        context_vectors = np.load(folder / SENTENCES_IN_CONTEXT, allow_pickle=False)
+        bm25, tokenizer = _load_lexical(folder / BM25_DIR)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+        raise IndexCorrupt(f"{_describe(err)}") from None
+    _validate(manifest, passages, sentence_rows, vectors, sentence_vectors, bm25)
+    if context_vectors.shape != sentence_vectors.shape:
+        raise IndexCorrupt(f"context vectors of shape {context_vectors.shape}")
+    return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
+                 sentence_vectors.astype(np.float32, copy=False),
+                 context_vectors.astype(np.float32, copy=False), bm25, tokenizer, folder)
+
+
+def _validate(
+    manifest: Manifest,
+    passages: list[Passage],
+    sentence_rows: list[tuple[int, ...]],
+    vectors: Any,
+    sentence_vectors: NDArray[Any],
+    bm25: Any,
+) -> None:
+    n = manifest.passages
+    checks = [
+        (len(passages) == n, f"{len(passages)} passages, manifest says {n}"),
+        (vectors.ntotal == n, f"{vectors.ntotal} vectors for {n} passages"),
+        (vectors.d == manifest.dimension, f"vectors of dimension {vectors.d}, "
+                                          f"manifest says {manifest.dimension}"),
+        (sentence_vectors.shape == (manifest.sentences, manifest.dimension),
+         f"sentence vectors of shape {sentence_vectors.shape}"),
+        (all(0 <= i < manifest.sentences for r in sentence_rows for i in r),
+         "a passage points at a sentence that is not there"),
+        (int(bm25.scores.get("num_docs", n)) == n, "the BM25 index does not match the passages"),
+    ]
+    for ok, problem in checks:
+        if not ok:
+            raise IndexCorrupt(problem)
+
+
+def _sentence_table(
+    passages: list[Passage], documents: list[Document]
+) -> tuple[list[tuple[int, ...]], list[str], list[int]]:
+    """Unique sentences (overlapping windows share some): each passage's rows, the
+    sentences' texts, and for each sentence the first passage that holds it."""
+    text_of = {d.id: d.text for d in documents}
+    row_of: dict[tuple[str, int, int], int] = {}
+    texts: list[str] = []
+    owners: list[int] = []
+    passage_rows = []
+    for pid, p in enumerate(passages):
+        rows = []
+        for s, e in p.sentences:
+            key = (p.doc_id, s, e)
+            if key not in row_of:
+                row_of[key] = len(texts)
+                texts.append(normalize(text_of[p.doc_id][s:e]))
+                owners.append(pid)
+            rows.append(row_of[key])
+        passage_rows.append(tuple(rows))
+    return passage_rows, texts, owners
+
+
+def _in_context(
+    sentences: NDArray[np.float32], passages: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """Each sentence's vector pulled towards its passage's, so that a sentence which names
+    its subject only by a pronoun ("It's growing quickly in India") still carries it."""
+    mixed = sentences + SENTENCE_CONTEXT * passages
+    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+    result: NDArray[np.float32] = (mixed / np.maximum(norms, 1e-12)).astype(np.float32)
+    return result
+
+
+def _lexical(texts: list[str]) -> tuple[Any, Any]:
+    import bm25s
+    from bm25s.tokenization import Tokenizer
+
+    tokenizer = Tokenizer(stemmer=stemmer(), stopwords="en")
+    tokens = tokenizer.tokenize(texts, show_progress=False)
+    bm25 = bm25s.BM25()
+    bm25.index(tokens, show_progress=False)
+    return bm25, tokenizer
+
+
+def _load_lexical(folder: Path) -> tuple[Any, Any]:
+    import bm25s
+    from bm25s.tokenization import Tokenizer
+
+    if not folder.is_dir():
+        raise FileNotFoundError(2, "missing", str(folder))
+    bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+    tokenizer = Tokenizer(stemmer=stemmer(), stopwords="en")
+    tokenizer.load_vocab(str(folder))
+    return bm25, tokenizer
+
+
+def _passage_row(p: Passage, rows: tuple[int, ...]) -> dict[str, Any]:
+    return {**asdict(p), "sentence_rows": list(rows)}
+
+
+def _passage_from_row(row: dict[str, Any]) -> Passage:
+    return Passage(
+        id=row["id"], doc_id=row["doc_id"], paragraph=int(row["paragraph"]),
+        start=int(row["start"]), end=int(row["end"]), text=row["text"],
+        sentences=tuple((int(s), int(e)) for s, e in row["sentences"]),
+    )
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, FileNotFoundError):
+        return f"{Path(err.filename or '').name or 'a file'} is missing"
+    if isinstance(err, RuntimeError):  # faiss reports truncated or foreign files this way
+        return "the FAISS file is unreadable"
+    return f"{type(err).__name__}: {str(err)[:120]}"
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time across processes (the CLI and a running bot may both build)."""
+    with open(index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    for path in index_dir.iterdir():
+        if path.is_dir() and path.name != keep and path.name.startswith(("gen-", ".tmp-")):
+            shutil.rmtree(path, ignore_errors=True)
