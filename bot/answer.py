@@ -1,0 +1,172 @@
+"""Hits → ``Answer``: cited excerpts with the answering sentence marked, or an abstention.
+
+A hit is quoted only if one of its sentences is evidence: similar enough to the question
+(cosine ≥ ``min_evidence``) and holding the kind of answer the question asks for. When no hit
+has such a sentence, the answer abstains instead of quoting whatever came closest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import InvalidQuestion
+from bot.index import Index
+from bot.passages import Passage
+from bot.qtype import expected_type, mentions_role, supplies
+from bot.retriever import RRF_K, Hit, Retriever
+from bot.text import has_word, normalize, terms
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    passage_id: str
+    doc: str
+    title: str
+    paragraph: int
+    start: int  # character offsets of ``text`` in the document's source text
+    end: int
+    text: str
+    score: float  # cosine similarity of the question and the highlighted sentence
+    highlight: tuple[int, int]  # source offsets of the answering sentence, within start..end
+    url: str | None = None
+
+    @property
+    def citation(self) -> str:
+        return f"¶{self.paragraph} · {self.title}"
+
+    def parts(self) -> tuple[str, str, str]:
+        """The text before the highlighted sentence, the sentence, and the text after it."""
+        s, e = self.highlight[0] - self.start, self.highlight[1] - self.start
+        return self.text[:s], self.text[s:e], self.text[e:]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    excerpts: tuple[Excerpt, ...]
+    # More evidence-bearing excerpts exist beyond these (for a "more" action).
+    has_more: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "excerpts": [
+                {
+                    "text": e.text,
+                    "doc": e.doc,
+                    "title": e.title,
+                    "paragraph": e.paragraph,
+                    "start": e.start,
+                    "end": e.end,
+                    "score": round(e.score, 4),
+                    "highlight": list(e.highlight),
+                    "url": e.url,
+                    "id": e.passage_id,
+                }
+                for e in self.excerpts
+            ],
+        }
+
+
+def clean_question(raw: str, max_chars: int) -> str:
+    """The question as searched, or InvalidQuestion saying what is wrong with it."""
+    if len(raw) > max_chars:
+        raise InvalidQuestion(
+            f"the question is {len(raw):,} characters long; the limit is {max_chars:,}"
+        )
+    question = normalize(raw)
+    if not question:
+        raise InvalidQuestion("the question is empty: type a question about the article")
+    if not has_word(question):
+        raise InvalidQuestion("the question has no words to search for")
+    return question
+
+
+def _best_sentence(question: str, passage: Passage, hit: Hit, candidates: list[int]) -> int:
+    """The candidate sentence that best answers, by reciprocal-rank fusion of three views:
+    similarity in context (resolves "it" and "the company"), similarity alone (tells apart
+    sentences of one passage) and the question's terms it contains."""
+    asked = terms(question)
+    overlap = {
+        i: len(asked & terms(passage.text[s - passage.start : e - passage.start]))
+        for i, (s, e) in enumerate(passage.sentences)
+    }
+    views = (hit.sentence_scores, hit.focus_scores, overlap)
+    fused = dict.fromkeys(candidates, 0.0)
+    for view in views:
+        ranked = sorted(candidates, key=lambda i: (-view[i], -hit.sentence_scores[i]))
+        for rank, i in enumerate(ranked, start=1):
+            fused[i] += 1.0 / (RRF_K + rank)
+    return max(candidates, key=lambda i: (fused[i], hit.sentence_scores[i]))
+
+
+@dataclass(frozen=True)
+class Answerer:
+    """The one object front ends call: questions in, ``Answer`` out."""
+
+    retriever: Retriever
+    top_k: int = 3
+    min_evidence: float = 0.45
+    max_question_chars: int = 500
+
+    @property
+    def index(self) -> Index:
+        return self.retriever.index
+
+    def ask(self, question: str, offset: int = 0, limit: int | None = None) -> Answer:
+        return self.ask_many([question], offset, limit)[0]
+
+    def ask_many(
+        self, questions: Sequence[str], offset: int = 0, limit: int | None = None
+    ) -> list[Answer]:
+        """Answers in order, with one batched encode for all questions. Raises
+        InvalidQuestion for the first question that cannot be searched."""
+        cleaned = [clean_question(q, self.max_question_chars) for q in questions]
+        vectors = self.retriever.encode(cleaned)
+        limit = limit or self.top_k
+        answers = []
+        for question, vector in zip(cleaned, vectors, strict=True):
+            hits = self.retriever.search(question, offset + 2 * limit + 1, vector)
+            excerpts = [e for e in (self._excerpt(question, h) for h in hits) if e]
+            answers.append(
+                Answer(
+                    question=question,
+                    answered=bool(excerpts),
+                    excerpts=tuple(excerpts[offset : offset + limit]),
+                    has_more=len(excerpts) > offset + limit,
+                )
+            )
+        return answers
+
+    def _excerpt(self, question: str, hit: Hit) -> Excerpt | None:
+        """The hit as an excerpt marking its answering sentence, or None when no sentence is
+        both evidence (in-context similarity ≥ threshold) and of the kind asked for. Among
+        those, the sentence most similar on its own is the one marked."""
+        passage = hit.passage
+        kind = expected_type(question)
+        if not mentions_role(passage.text, question):
+            return None
+        answering = [
+            i for i, (s, e) in enumerate(passage.sentences)
+            if hit.sentence_scores[i] >= self.min_evidence
+            and supplies(passage.text[s - passage.start : e - passage.start], kind, question)
+        ]
+        if not answering:
+            return None
+        best = _best_sentence(question, passage, hit, answering)
+        doc = self.index.document(passage.doc_id)
+        return Excerpt(
+            passage_id=passage.id,
+            doc=passage.doc_id,
+            title=doc.title,
+            paragraph=passage.paragraph,
+            start=passage.start,
+            end=passage.end,
+            text=passage.text,
+            score=hit.sentence_scores[best],
+            highlight=passage.sentences[best],
+            url=doc.url,
+        )

@@ -1,0 +1,104 @@
+"""The kind of answer a question asks for, and whether a sentence can supply it.
+
+Classic answer typing: a "how many" question is answered by a number, a "when" question by
+a time, a "who" question by a name. A sentence that is similar to the question but holds no
+answer of that kind does not answer it ("What year did X launch?" is not answered by a
+sentence about X that names no year). Questions of no clear type accept any sentence."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from bot.text import fold, stemmer
+
+
+class AnswerType(Enum):
+    ANY = "any"
+    NUMBER = "number"
+    TIME = "time"
+    YEAR = "year"
+    NAME = "name"
+
+
+_QUANTITY_NOUNS = (
+    "population|number|amount|price|cost|revenue|income|profit|size|percentage|percent|share"
+    "|age|height|weight|length|distance|value|worth|total|count|salary|budget|valuation|rate"
+)
+_RULES: list[tuple[re.Pattern[str], AnswerType]] = [
+    (re.compile(r"\b(what|which|in what|in which) year\b"), AnswerType.YEAR),
+    (re.compile(r"^(since )?when\b|\bwhat (date|time|day|month)\b|\bhow long ago\b"),
+     AnswerType.TIME),
+    (re.compile(r"^how (many|much|old|big|large|long|far|tall|often)\b"), AnswerType.NUMBER),
+    (re.compile(rf"^(what|which)('s| is| was| are| were) (the|its|their|his|her)"
+                rf"( \w+)? ({_QUANTITY_NOUNS})\b"), AnswerType.NUMBER),
+    (re.compile(r"^(who|whom|whose|where)\b"), AnswerType.NAME),
+]
+
+_NUMBER_WORDS = (
+    "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty"
+    "|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion"
+    "|dozen|dozens|half|quarter|double|triple|twice"
+)
+_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b")
+# "What year" asks for a year by number; "this year" does not say which one.
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_TIME = re.compile(
+    rf"\b(1[5-9]\d\d|20\d\d)s?\b|\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|yesterday|today|tomorrow|recently|ago|decade|century|spring|summer"
+    r"|autumn|fall|winter)\b|\b(last|this|next|that|the same) (week|month|year|quarter)\b"
+)
+# A capitalised word that is not the sentence's first word: a name, an organisation, a place.
+_CAPITALISED = re.compile(r"(?<=[\s(\"“‘'-])([A-Z][\w’'&.-]*[\w])")
+_WORD = re.compile(r"\w+")
+
+
+# "Who is the CEO of X?", "Who is X's founder?": the role asked about.
+_ROLE = re.compile(
+    r"^(who|whom) (is|was|are|were) (the |a |an )?([\w.&-]+('s|’s) )?(?P<role>[\w -]+?)"
+    r"( of .*| at .*| for .*| in .*)?\W*$"
+)
+
+
+def role_word(question: str) -> str | None:
+    """The head word of the role a "who is the N of X" question asks about, if any."""
+    match = _ROLE.match(fold(question))
+    return match.group("role").split()[-1] if match else None
+
+
+def mentions_role(passage: str, question: str) -> bool:
+    """A passage can only say who holds a role if it mentions the role: "Who is X's CEO?"
+    is not answered by a passage that never says "CEO"."""
+    role = role_word(question)
+    if role is None:
+        return True
+    stem = stemmer()
+    words = set(stem.stemWords(_WORD.findall(fold(passage))))
+    return stem.stemWord(role) in words
+
+
+def expected_type(question: str) -> AnswerType:
+    folded = fold(question)
+    for pattern, kind in _RULES:
+        if pattern.search(folded):
+            return kind
+    return AnswerType.ANY
+
+
+def supplies(sentence: str, kind: AnswerType, question: str) -> bool:
+    """True when ``sentence`` holds an answer of ``kind`` that the question does not."""
+    if kind is AnswerType.ANY:
+        return True
+    folded = fold(sentence)
+    if kind is AnswerType.NUMBER:
+        return _NUMBER.search(folded) is not None
+    if kind is AnswerType.YEAR:
+        return _YEAR.search(folded) is not None
+    if kind is AnswerType.TIME:
+        return _TIME.search(folded) is not None
+    asked = set(_WORD.findall(fold(question)))
+    names = (fold(m) for m in _CAPITALISED.findall(sentence))
+    return any(set(_WORD.findall(name)) - asked for name in names)

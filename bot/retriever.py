@@ -1,0 +1,104 @@
+"""Question → ranked passages: dense (FAISS) and lexical (BM25) candidates fused by
+reciprocal rank, overlapping windows de-duplicated, every sentence of a hit scored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.embeddings import Embedder
+from bot.index import Index
+from bot.passages import Passage
+from bot.text import normalize
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+RRF_K = 60  # the constant of Cormack et al. (2009); flattens the weight of top ranks
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    rank: int
+    fused: float
+    dense: float
+    # Cosine similarity of the question to each sentence of the passage, in order: with the
+    # passage as context (is this evidence?) and alone (which sentence answers?).
+    sentence_scores: tuple[float, ...]
+    focus_scores: tuple[float, ...]
+
+    @property
+    def evidence(self) -> float:
+        return max(self.sentence_scores, default=self.dense)
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder, candidates: int = 20) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.candidates = candidates
+
+    def encode(self, questions: list[str]) -> NDArray[np.float32]:
+        return self.embedder.encode([normalize(q) for q in questions])
+
+    def search(
+        self, question: str, limit: int, vector: NDArray[np.float32] | None = None
+    ) -> list[Hit]:
+        """Up to ``limit`` non-overlapping hits, best first. ``vector`` is the question's
+        embedding when the caller already has it (batched encoding)."""
+        if vector is None:
+            vector = self.encode([question])[0]
+        n = min(max(self.candidates, limit * 3), len(self.index.passages))
+        dense_ids, dense_scores = self._dense(vector, n)
+        lexical_ids = self._lexical(normalize(question), n)
+        candidates = list(dict.fromkeys(dense_ids + lexical_ids))
+        sentence_scores = {
+            pid: self._scores(self.index.context_vectors, pid, vector) for pid in candidates
+        }
+        by_sentence = sorted(candidates, key=lambda pid: -max(sentence_scores[pid]))
+        fused: dict[int, float] = {}
+        for ranking in (dense_ids, lexical_ids, by_sentence):
+            for rank, pid in enumerate(ranking, start=1):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
+        dense_of = dict(zip(dense_ids, dense_scores, strict=True))
+        order = sorted(fused, key=lambda pid: (-fused[pid], -max(sentence_scores[pid]), pid))
+        hits: list[Hit] = []
+        for pid in order:
+            passage = self.index.passages[pid]
+            if any(_overlaps(passage, h.passage) for h in hits):
+                continue
+            hits.append(
+                Hit(passage, len(hits) + 1, fused[pid], float(dense_of.get(pid, np.nan)),
+                    sentence_scores[pid],
+                    self._scores(self.index.sentence_vectors, pid, vector))
+            )
+            if len(hits) == limit:
+                break
+        return hits
+
+    def _scores(
+        self, matrix: NDArray[np.float32], pid: int, vector: NDArray[np.float32]
+    ) -> tuple[float, ...]:
+        rows = list(self.index.sentence_rows[pid])
+        return tuple(float(s) for s in matrix[rows] @ vector)
+
+    def _dense(self, vector: NDArray[np.float32], n: int) -> tuple[list[int], list[float]]:
+        scores, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
+        pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return [i for i, _ in pairs], [s for _, s in pairs]
+
+    def _lexical(self, question: str, n: int) -> list[int]:
+        tokens = self.index.tokenizer.tokenize(
+            [question], update_vocab=False, return_as="ids", show_progress=False
+        )
+        if not any(t for t in tokens[0]):
+            return []
+        ids, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False)
+        return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+
+def _overlaps(a: Passage, b: Passage) -> bool:
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
