@@ -1,0 +1,200 @@
+"""`python -m bot …`: the command line. Thin: parse, call the core, render; domain errors
+become one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.answer import Answer, Answerer, clean_question
+from bot.config import PROJECT_ROOT, Settings
+from bot.errors import BotError, InvalidQuestion
+from bot.index import LoadReport
+from bot.render import render_answer
+
+EXIT_BAD_INPUT = 2
+STDIN_BATCH = 32
+
+
+class BotGroup(click.Group):
+    """Turns domain errors into one line and exit code 2, Ctrl-C into a quiet exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BotError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=BotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Answer questions about the articles in seeds/ by quoting the passages that answer them."""
+    try:
+        settings = Settings()
+    except ValueError as err:  # pydantic reports every bad setting; show the first
+        raise BotError(f"bad setting: {str(err).splitlines()[1:3]}") from None
+    level = settings.log_level.upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.root.handlers:  # libraries that set their own levels, too
+        handler.setLevel(level)
+    ctx.obj = settings
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
+@click.option("-k", "--top", type=click.IntRange(1, 10), default=None,
+              help="How many excerpts to show (default: BOT_TOP_K).")
+@click.pass_obj
+def ask(settings: Settings, question: str | None, as_json: bool, top: int | None) -> None:
+    """Answer QUESTION, or each line of standard input when QUESTION is left out."""
+    if question is None and sys.stdin.isatty():
+        raise BotError('give a question, e.g. ask "How much revenue did TikTok make?", '
+                       "or pipe questions on standard input, one per line")
+    if question is not None:
+        clean_question(question, settings.max_question_chars)  # fail before loading anything
+    answerer = _open(settings)
+    show = _json_line if as_json else _text_block
+    if question is not None:
+        click.echo(show(answerer.ask(question, limit=top)))
+        return
+    failed = False
+    for batch in _stdin_batches():
+        problems: dict[int, str] = {}
+        for position, (number, line) in enumerate(batch):
+            try:
+                clean_question(line, settings.max_question_chars)
+            except InvalidQuestion as err:
+                problems[position] = str(err)
+                click.echo(f"error: stdin line {number}: {err}", err=True)
+        answers = iter(answerer.ask_many(
+            [line for i, (_, line) in enumerate(batch) if i not in problems], limit=top))
+        for position, (_, line) in enumerate(batch):
+            if position in problems:
+                failed = True
+                if as_json:
+                    click.echo(json.dumps({"question": line[:200], "answered": False,
+                                           "excerpts": [], "error": problems[position]},
+                                          ensure_ascii=False))
+            else:
+                click.echo(show(next(answers)))
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@click.pass_obj
+def repl(settings: Settings) -> None:
+    """Ask questions interactively (history, line editing, :help)."""
+    from bot.repl import run_repl
+
+    run_repl(_open(settings), settings)
+
+
+@main.command("index")
+@click.pass_obj
+def index_command(settings: Settings) -> None:
+    """Rebuild the index from seeds/ now."""
+    from bot.service import open_answerer
+
+    started = time.perf_counter()
+    answerer, report = open_answerer(settings, progress=_progress_bar(), rebuild=True)
+    _report_problems(report)
+    manifest = answerer.index.manifest
+    click.echo(
+        f"indexed {manifest.passages} passages from {len(manifest.documents)} document(s) "
+        f"into {answerer.index.folder or 'memory'} in {time.perf_counter() - started:.1f} s"
+    )
+    if report.problems:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=PROJECT_ROOT.parent / "shared/eval/dev.jsonl",
+              show_default=True, help="JSONL question set to calibrate on.")
+@click.pass_obj
+def calibrate(settings: Settings, eval_path: Path) -> None:
+    """Sweep the evidence threshold on a question set and print the one to use."""
+    from bot.evaluate import calibrate_threshold, load_questions
+
+    questions = load_questions(eval_path)
+    answerer = _open(settings)
+    choice, rows = calibrate_threshold(answerer, questions)
+    click.echo("threshold  hit@1  abstain  end-to-end")
+    for row in rows:
+        flag = "  <- chosen" if row.threshold == choice else ""
+        click.echo(f"{row.threshold:9.2f}  {row.report.hit_at_1:5.2f}  "
+                   f"{row.report.abstain_acc:7.2f}  {row.report.e2e_acc:10.2f}{flag}")
+    click.echo(f"set BOT_MIN_EVIDENCE={choice:.2f} (current {settings.min_evidence:.2f})")
+
+
+def _open(settings: Settings) -> Answerer:
+    from bot.service import open_answerer
+
+    answerer, report = open_answerer(settings, progress=_progress_bar())
+    _report_problems(report)
+    return answerer
+
+
+def _report_problems(report: LoadReport) -> None:
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+
+
+def _progress_bar() -> Callable[[int, int], None]:
+    """Shows embedding progress on stderr while an index is built."""
+    from tqdm import tqdm
+
+    bar: tqdm[Any] | None = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="indexing", unit="text", file=sys.stderr,
+                       leave=False, disable=None)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _stdin_batches() -> Iterator[list[tuple[int, str]]]:
+    """Non-blank stdin lines as (line number, text), in batches; binary or non-UTF-8 input
+    stops the run with one line."""
+    batch: list[tuple[int, str]] = []
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        if b"\x00" in raw:
+            raise BotError(f"stdin line {number} is binary data, not text")
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise BotError(f"stdin line {number} is not valid UTF-8 text") from None
+        if line.strip():
+            batch.append((number, line))
+        if len(batch) == STDIN_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _json_line(answer: Answer) -> str:
+    return json.dumps(answer.to_dict(), ensure_ascii=False)
+
+
+def _text_block(answer: Answer) -> str:
+    return f"Q: {answer.question}\n\n{render_answer(answer, bold=sys.stdout.isatty())}\n"

@@ -1,0 +1,119 @@
+"""The command line through Click's runner, against the real index and model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+
+EXCERPT_KEYS = {"text", "doc", "title", "paragraph", "start", "end", "score", "highlight"}
+
+
+def run(*args: str, stdin: bytes | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+def _one_line_error(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_json_shape(cli_env: Path) -> None:
+    result = run("ask", "--json", "What is Facebook's version of TikTok called?")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert {"question", "answered", "excerpts"} <= answer.keys()
+    assert answer["answered"] is True and answer["excerpts"]
+    for excerpt in answer["excerpts"]:
+        assert excerpt.keys() >= EXCERPT_KEYS
+        assert isinstance(excerpt["paragraph"], int) and isinstance(excerpt["score"], float)
+        s, e = excerpt["highlight"]
+        assert excerpt["start"] <= s < e <= excerpt["end"]
+        assert excerpt["end"] - excerpt["start"] == len(excerpt["text"])
+    assert "Lasso" in answer["excerpts"][0]["text"]
+
+
+def test_text_output_cites_and_marks(cli_env: Path) -> None:
+    result = run("ask", "Who published the leaked audio?")
+    assert result.exit_code == 0, result.output
+    assert "¶1 · TikTok’s revenue is apparently over $7 billion" in result.stdout
+    assert "**Last week, audio clips" in result.stdout
+
+
+def test_abstention_is_plain(cli_env: Path) -> None:
+    result = run("ask", "--json", "What is the best pizza topping?")
+    assert json.loads(result.stdout) == {"question": "What is the best pizza topping?",
+                                         "answered": False, "excerpts": []}
+    assert "The article doesn't say." in run("ask", "What is the best pizza topping?").stdout
+
+
+def test_stdin_one_json_line_per_question(cli_env: Path) -> None:
+    questions = ["Who leaked the recordings?", "", "What is Lasso?", "Who is TikTok's CEO?"]
+    result = run("ask", "--json", stdin="\n".join(questions).encode() + b"\n")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in rows] == [q for q in questions if q]
+    assert [r["answered"] for r in rows] == [True, True, False]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("", "empty"), ("   ", "empty"), ("?" * 3, "no words"), ("a" * 501, "limit is 500"),
+])
+def test_bad_question(cli_env: Path, question: str, expected: str) -> None:
+    assert expected in _one_line_error(run("ask", question))
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"What is Lasso?\n\xff\xfe\xfa\n", "not valid UTF-8"),
+    (b"\x00\x01\x02\x03binary", "binary"),
+])
+def test_bad_stdin(cli_env: Path, data: bytes, expected: str) -> None:
+    assert expected in _one_line_error(run("ask", "--json", stdin=data))
+
+
+def test_too_long_line_in_stdin_is_reported_and_the_rest_answered(cli_env: Path) -> None:
+    result = run("ask", "--json", stdin=b"What is Lasso?\n" + b"x" * 600 + b"\n")
+    assert result.exit_code == 2
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0]["answered"] is True and "limit" in rows[1]["error"]
+
+
+def test_empty_seeds_folder(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                            tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("BOT_SEEDS_DIR", str(tmp_path / "empty"))
+    assert "no article to index" in _one_line_error(run("ask", "What is Lasso?"))
+
+
+def test_unreadable_seed(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                         tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "broken.txt").write_bytes(b"caf\xe9\n")
+    monkeypatch.setenv("BOT_SEEDS_DIR", str(seeds))
+    monkeypatch.setenv("BOT_INDEX_DIR", str(tmp_path / "index"))
+    result = run("ask", "What is Lasso?")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "broken.txt" in result.stderr
+
+
+def test_index_command_names_skipped_seeds(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path, seeds_dir: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for path in seeds_dir.iterdir():
+        (seeds / path.name).write_bytes(path.read_bytes())
+    (seeds / "broken.md").write_bytes(b"\xff\xfe")
+    monkeypatch.setenv("BOT_SEEDS_DIR", str(seeds))
+    monkeypatch.setenv("BOT_INDEX_DIR", str(tmp_path / "index"))
+    result = run("index")
+    assert result.exit_code == 2
+    assert "broken.md" in result.stderr and "indexed 10 passages" in result.stdout
+    assert run("ask", "--json", "What is Lasso?").exit_code == 0
