@@ -1,0 +1,36 @@
+# Every target sets itself up on first use: a fresh clone needs only `make repl` / `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install repl ask index test lint calibrate clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: 2.13.0 is the CPU build on local disk; any other spec pulls CUDA.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+repl: $(STAMP)
+	$(PY) -m bot repl
+
+index: $(STAMP)
+	$(PY) -m bot index
+
+calibrate: $(STAMP)
+	$(PY) -m bot calibrate
+
+lint: $(STAMP)
+	$(PY) -m ruff check bot tests
+	$(PY) -m mypy bot
+
+test: lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) index/CURRENT index/gen-* index/.tmp-* .pytest_cache .mypy_cache .ruff_cache
