@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import InvalidQuestion
+from bot.followup import search_text
 from bot.index import Index
 from bot.passages import Passage
 from bot.qtype import expected_type, mentions_role, supplies
@@ -116,20 +117,28 @@ class Answerer:
     def index(self) -> Index:
         return self.retriever.index
 
-    def ask(self, question: str, offset: int = 0, limit: int | None = None) -> Answer:
-        return self.ask_many([question], offset, limit)[0]
+    def ask(
+        self, question: str, offset: int = 0, limit: int | None = None,
+        history: Sequence[str] = (),
+    ) -> Answer:
+        """``history``: the conversation's earlier questions, oldest first, so that a
+        follow-up ("and how much of it came from China?") is searched in context."""
+        return self.ask_many([question], offset, limit, [history])[0]
 
     def ask_many(
-        self, questions: Sequence[str], offset: int = 0, limit: int | None = None
+        self, questions: Sequence[str], offset: int = 0, limit: int | None = None,
+        histories: Sequence[Sequence[str]] | None = None,
     ) -> list[Answer]:
         """Answers in order, with one batched encode for all questions. Raises
         InvalidQuestion for the first question that cannot be searched."""
         cleaned = [clean_question(q, self.max_question_chars) for q in questions]
-        vectors = self.retriever.encode(cleaned)
+        histories = histories or [()] * len(cleaned)
+        searches = [search_text(q, h) for q, h in zip(cleaned, histories, strict=True)]
+        vectors = self.retriever.encode(searches)
         limit = limit or self.top_k
         answers = []
-        for question, vector in zip(cleaned, vectors, strict=True):
-            hits = self.retriever.search(question, offset + 2 * limit + 1, vector)
+        for question, search, vector in zip(cleaned, searches, vectors, strict=True):
+            hits = self.retriever.search(search, offset + 2 * limit + 1, vector)
             excerpts = [e for e in (self._excerpt(question, h) for h in hits) if e]
             answers.append(
                 Answer(
