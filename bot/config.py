@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.embeddings import Backend
@@ -40,9 +41,47 @@ class Settings(BaseSettings):
 
     log_level: str = "WARNING"
 
+    # Key for hashing voter ids; empty = a random key kept in data_dir/voter.key.
+    feedback_secret: SecretStr = SecretStr("")
+
     # Discord front end.
     discord_token: SecretStr = Field(SecretStr(""), validation_alias="DISCORD_TOKEN")
+    # Comma-separated guild ids for instant per-guild command sync; empty = global sync.
     discord_guild_ids: str = Field("", validation_alias="DISCORD_GUILD_IDS")
+    # Seconds a user waits between /ask questions.
+    discord_cooldown: float = Field(5.0, ge=0, validation_alias="DISCORD_COOLDOWN_SECONDS")
+    # "" = one connection; "auto" or a number = AutoShardedBot with that many shards.
+    discord_shards: str = Field("", validation_alias="DISCORD_SHARDS")
+    # With the privileged Message Content intent, every message in a follow-up thread is a
+    # question; without it, only messages that mention the bot or reply to it are.
+    discord_message_content: bool = Field(False, validation_alias="DISCORD_MESSAGE_CONTENT")
+
+    @field_validator("discord_guild_ids")
+    @classmethod
+    def _guild_ids(cls, value: str) -> str:
+        if not all(g.isdigit() for g in value.replace(" ", "").split(",") if g):
+            raise ValueError("DISCORD_GUILD_IDS must be comma-separated numeric guild ids")
+        return value
+
+    @field_validator("discord_shards")
+    @classmethod
+    def _shards(cls, value: str) -> str:
+        v = value.strip().lower()
+        if v and v != "auto" and not (v.isdigit() and int(v) > 0):
+            raise ValueError('DISCORD_SHARDS must be empty, "auto" or a positive number')
+        return value
+
+    @property
+    def guild_ids(self) -> list[int]:
+        return [int(g) for g in self.discord_guild_ids.replace(" ", "").split(",") if g]
+
+    @property
+    def shard_count(self) -> int | Literal["auto"] | None:
+        """None: not sharded; "auto": as many as Discord recommends; else a fixed count."""
+        value = self.discord_shards.strip().lower()
+        if not value:
+            return None
+        return "auto" if value == "auto" else int(value)
 
 
 @lru_cache(maxsize=1)

@@ -60,6 +60,7 @@ class DocumentInfo:
     url: str | None = None
     author: str | None = None
     date: str | None = None
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,10 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
-        data["documents"] = tuple(DocumentInfo(**d) for d in data["documents"])
+        data["documents"] = tuple(
+            DocumentInfo(**{**d, "examples": tuple(d.get("examples", ()))})
+            for d in data["documents"]
+        )
         return cls(**data)
 
 
@@ -167,7 +171,7 @@ def build_index(
         passages.extend(doc_passages)
         doc_infos.append(
             DocumentInfo(doc.id, doc.title, doc.path.name, doc.sha256, len(doc_passages),
-                         doc.url, doc.author, doc.date)
+                         doc.url, doc.author, doc.date, doc.examples)
         )
     sentence_rows, sentence_texts, owners = _sentence_table(passages, documents)
 

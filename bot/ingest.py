@@ -61,6 +61,8 @@ class Document:
     url: str | None = None
     author: str | None = None
     date: str | None = None
+    # Questions the article answers, offered when the bot cannot answer one (metadata).
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def load_document(path: Path) -> Document:
         raise ValueError(f"larger than {MAX_SEED_BYTES // 1_000_000} MB")
     if b"\x00" in raw[:8192]:
         raise ValueError("binary file, not text")
-    meta = _sidecar(path)
+    meta, sidecar_bytes = _sidecar(path)
     if path.suffix.lower() in (".html", ".htm"):
         text, extracted = _extract_html(raw)
         meta = {**extracted, **meta}
@@ -134,10 +136,11 @@ def load_document(path: Path) -> Document:
         title=tidy(str(title or path.stem.replace("-", " ").replace("_", " ").capitalize())),
         text=text,
         paragraphs=tuple(spans),
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=hashlib.sha256(raw + sidecar_bytes).hexdigest(),
         url=_opt(meta.get("url") or meta.get("source")),
         author=_opt(meta.get("author")),
         date=_opt(meta.get("date")),
+        examples=_examples(meta.get("examples")),
     )
 
 
@@ -214,18 +217,26 @@ def _extract_html(raw: bytes) -> tuple[str, dict[str, object]]:
     return text, meta
 
 
-def _sidecar(path: Path) -> dict[str, object]:
-    """Metadata from ``<stem>.meta.json`` beside the seed, if present."""
+def _sidecar(path: Path) -> tuple[dict[str, object], bytes]:
+    """Metadata from ``<stem>.meta.json`` beside the seed, if present, and its bytes (part
+    of the document's hash, so editing it refreshes the index)."""
     sidecar = path.with_name(path.stem + ".meta.json")
     if not sidecar.is_file():
-        return {}
+        return {}, b""
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        raw = sidecar.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError):
         raise ValueError(f"{sidecar.name} is not valid JSON") from None
     if not isinstance(data, dict):
         raise ValueError(f"{sidecar.name} must hold a JSON object")
-    return data
+    return data, raw
+
+
+def _examples(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
 
 
 def _reason(err: Exception) -> str:

@@ -1,20 +1,33 @@
-"""Wires settings → model → index → retriever → answerer; every front end starts here."""
+"""Wires settings → model → index → retriever → answerer, and the question-answering service
+that long-running front ends (Discord) share: answers remembered, votes, conversations and
+rebuilding the index while questions keep being answered. Blocking; callers on an event
+loop run these methods in a worker thread."""
 
 from __future__ import annotations
 
-from bot.answer import Answerer
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.answer import Answer, Answerer
 from bot.config import Settings
 from bot.embeddings import Embedder
-from bot.index import LoadReport, Progress, build_index, ensure_index
+from bot.errors import BotError
+from bot.index import LoadReport, Manifest, Progress, build_index, ensure_index
 from bot.ingest import load_documents
 from bot.retriever import Retriever
+from bot.store import Store, Vote
+
+logger = logging.getLogger(__name__)
 
 
 def open_answerer(
-    settings: Settings, progress: Progress | None = None, rebuild: bool = False
+    settings: Settings, progress: Progress | None = None, rebuild: bool = False,
+    embedder: Embedder | None = None,
 ) -> tuple[Answerer, LoadReport]:
     """An answerer over a fresh index: loaded if current, (re)built otherwise."""
-    embedder = Embedder(settings.model, settings.backend)
+    embedder = embedder or Embedder(settings.model, settings.backend)
     if rebuild:
         documents, problems = load_documents(settings.seeds_dir)
         index = build_index(documents, settings.index_dir, embedder, progress=progress)
@@ -29,3 +42,70 @@ def open_answerer(
         max_question_chars=settings.max_question_chars,
     )
     return answerer, report
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer, and the id it is remembered under (for buttons and votes)."""
+
+    answer: Answer
+    answer_id: str
+
+
+class QAService:
+    def __init__(self, settings: Settings, answerer: Answerer, store: Store) -> None:
+        self.settings = settings
+        self.answerer = answerer
+        self.store = store
+        self._reindexing = threading.Lock()
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.answerer.index.manifest
+
+    @property
+    def examples(self) -> list[str]:
+        return [q for d in self.manifest.documents for q in d.examples]
+
+    def ask(self, question: str, conversation: str | None = None) -> Reply:
+        """Answer, taking the conversation's earlier questions into account, and remember
+        the answer (abstentions too: they are what an operator needs to see)."""
+        history: Sequence[str] = self.store.history(conversation) if conversation else ()
+        answer = self.answerer.ask(question, history=history)
+        answer_id = self.store.record_answer(
+            answer.question, answer.answered, [e.passage_id for e in answer.excerpts],
+            conversation)
+        return Reply(answer, answer_id)
+
+    def more(self, answer_id: str, offset: int) -> Answer:
+        stored = self.store.answer(answer_id)
+        if stored is None:
+            raise BotError("that answer is no longer known; ask the question again")
+        history = self.store.history(stored.conversation) if stored.conversation else []
+        # The stored question is in its own conversation's history: use what preceded it.
+        if stored.question in history:
+            history = history[: history.index(stored.question)]
+        return self.answerer.ask(stored.question, offset=offset, history=history)
+
+    def vote(self, answer_id: str, user_id: int | str, vote: int) -> Vote:
+        return self.store.record_vote(answer_id, user_id, vote)
+
+    def start_conversation(self, conversation: str, answer_id: str) -> None:
+        self.store.start_conversation(conversation, answer_id)
+
+    def is_conversation(self, conversation: str) -> bool:
+        return self.store.is_conversation(conversation)
+
+    def reindex(self) -> Manifest:
+        """Rebuild from seeds/ and switch to the new index; questions asked meanwhile are
+        answered from the old one. One rebuild at a time."""
+        if not self._reindexing.acquire(blocking=False):
+            raise BotError("a rebuild is already running; try again when it has finished")
+        try:
+            answerer, _ = open_answerer(self.settings, rebuild=True,
+                                        embedder=self.answerer.retriever.embedder)
+            self.answerer = answerer  # one reference swap: readers see old or new, whole
+            logger.info("reindexed: %d passages", answerer.index.manifest.passages)
+            return answerer.index.manifest
+        finally:
+            self._reindexing.release()

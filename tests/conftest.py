@@ -36,7 +36,9 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def seeds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("seeds")
-    shutil.copy(SEED, folder / SEED.name)
+    for path in SEED.parent.iterdir():
+        if path.name.startswith(SEED.stem):  # the article and its metadata sidecar
+            shutil.copy(path, folder / path.name)
     return folder
 
 

@@ -45,7 +45,7 @@ def test_missing_index_is_built_then_loaded(tmp_path: Path, seeds_dir: Path,
 def test_changed_seed_makes_the_index_stale(fresh: tuple[Path, Path],
                                             embedder: Embedder) -> None:
     seeds, index = fresh
-    seed = next(seeds.iterdir())
+    seed = next(seeds.glob("*.txt"))
     text = seed.read_text().replace("Leave a Reply", "Zebras were also mentioned once.\n\n"
                                     "Leave a Reply")
     seed.write_text(text)
@@ -92,7 +92,7 @@ def test_interrupted_save_leaves_the_previous_index(
 ) -> None:
     seeds, index = fresh
     before = load_index(index).manifest
-    seed = next(seeds.iterdir())
+    seed = next(seeds.glob("*.txt"))
     seed.write_text(seed.read_text().replace("Leave a Reply", "A new paragraph.\n\nLeave a Reply"))
 
     import faiss
