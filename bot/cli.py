@@ -141,6 +141,33 @@ def calibrate(settings: Settings, eval_path: Path) -> None:
     click.echo(f"set BOT_MIN_EVIDENCE={choice:.2f} (current {settings.min_evidence:.2f})")
 
 
+@main.command("discord")
+@click.pass_obj
+def discord_command(settings: Settings) -> None:
+    """Run the Discord bot (reads DISCORD_TOKEN and the other settings from .env)."""
+    from bot.discord_app.run import run_discord
+
+    run_discord(settings)
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.pass_obj
+def report(settings: Settings, limit: int) -> None:
+    """Questions the bot could not answer and answers voted down, most frequent first."""
+    from bot.store import Store
+
+    result = Store.open(settings.data_dir, settings.feedback_secret.get_secret_value()
+                        ).report(limit)
+    click.echo("Questions the article did not answer:")
+    for question, count in result.unanswered or [("(none)", 0)]:
+        click.echo(f"  {count:4d}  {question}" if count else f"        {question}")
+    click.echo("\nAnswers voted 👎 (question, passages shown):")
+    for question, passages, count in result.downvoted or [("(none)", (), 0)]:
+        shown = ", ".join(passages)
+        click.echo(f"  {count:4d}  {question}  [{shown}]" if count else f"        {question}")
+
+
 def _open(settings: Settings) -> Answerer:
     from bot.service import open_answerer
 

@@ -1,0 +1,134 @@
+"""``Answer`` → Discord embeds, inside every Discord limit, with quoted text escaped."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.answer import Answer, Excerpt
+from bot.index import Manifest
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
+CONTENT_MAX = 2000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FIELDS_MAX = 25
+FOOTER_MAX = 2048
+EMBEDS_TOTAL_MAX = 6000
+CHOICE_MAX = 100
+
+COLOUR = discord.Colour.blurple()
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters on a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-—\\") + "…"
+
+
+def escape(text: str) -> str:
+    """Markdown and mentions made inert: quoted text and echoed questions show as typed."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def answer_embed(answer: Answer, examples: list[str], first_number: int = 1) -> discord.Embed:
+    embed = discord.Embed(title=truncate(escape(answer.question), TITLE_MAX), colour=COLOUR)
+    if not answer.answered:
+        embed.description = not_covered(examples)
+        return embed
+    for number, excerpt in enumerate(answer.excerpts[:FIELDS_MAX], start=first_number):
+        embed.add_field(name=truncate(f"{number}. {excerpt.citation}", FIELD_NAME_MAX),
+                        value=excerpt_value(excerpt), inline=False)
+    titles = sorted({e.title for e in answer.excerpts})
+    embed.set_footer(text=truncate("From “" + "”, “".join(titles) + "”", FOOTER_MAX))
+    return fit(embed)
+
+
+def excerpt_value(excerpt: Excerpt, limit: int = FIELD_VALUE_MAX) -> str:
+    """A quote with the answering sentence in bold and a link to the source when known."""
+    before, sentence, after = (escape(" ".join(p.split())) for p in excerpt.parts())
+    link = f"\n[source](<{excerpt.url}>)" if excerpt.url else ""
+    room = limit - len(link) - 6  # "> ", "**" twice
+    if len(sentence) > room:
+        return f"> **{truncate(sentence, room)}**{link}"
+    room -= len(sentence)
+    head = _tail(before, room // 2 if after else room)
+    tail = truncate(after, room - len(head) - 2) if after else ""
+    quote = " ".join(p for p in (head, f"**{sentence}**", tail) if p)
+    return f"> {quote}{link}"
+
+
+def not_covered(examples: list[str]) -> str:
+    lines = ["The article doesn't cover that."]
+    if examples:
+        lines.append("Questions it can answer:")
+        lines += [f"• {escape(q)}" for q in examples[:3]]
+    return "\n".join(lines)
+
+
+def about_embed(manifest: Manifest) -> discord.Embed:
+    embed = discord.Embed(title="About this bot", colour=COLOUR, description=(
+        "I answer questions about the article(s) below by quoting the passages that "
+        "answer them."))
+    for doc in manifest.documents[:FIELDS_MAX - 1]:
+        source = f"\n[source](<{doc.url}>)" if doc.url else ""
+        embed.add_field(name=truncate(escape(doc.title), FIELD_NAME_MAX),
+                        value=f"{doc.passages} passages · `{doc.file}`{source}", inline=False)
+    model = manifest.model.removeprefix("bundled:")
+    embed.add_field(name="Index", value=truncate(
+        f"{model} · {manifest.passages} passages · built {manifest.built_at}", FIELD_VALUE_MAX),
+        inline=False)
+    return fit(embed)
+
+
+def help_embed(examples: list[str]) -> discord.Embed:
+    lines = [
+        "**/ask** `question` — answered with quotes from the article, each cited "
+        "(¶ paragraph · title), the answering sentence in bold. `private: True` shows the "
+        "answer to you only.",
+        "**Ask the article** — right-click (or long-press) a message → Apps.",
+        "**Mention me** with a question, or reply to one of my answers.",
+        "**Follow up in thread** under an answer opens a thread where follow-up questions "
+        "(“and how much of it came from China?”) are read with the earlier ones.",
+        "👍 / 👎 tell the operator which answers help.",
+    ]
+    if examples:
+        lines += ["", "Try:"] + [f"• {escape(q)}" for q in examples[:5]]
+    return discord.Embed(title="How to ask", description="\n".join(lines), colour=COLOUR)
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Drop trailing fields until the embed is within Discord's 6,000-character total."""
+    while len(embed) > EMBEDS_TOTAL_MAX and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    return embed
+
+
+def suggestions(typed: str, examples: list[str], limit: int = 25) -> list[str]:
+    """Autocomplete choices: what was typed (so it can be sent as is), then the example
+    questions sharing a word with it (all of them when nothing is typed yet)."""
+    typed = " ".join(typed.split())
+    words = {w for w in typed.lower().split() if len(w) > 2}
+    matches = [q for q in examples if not words or words & set(q.lower().split())]
+    choices = ([truncate(typed, CHOICE_MAX)] if typed else []) + matches
+    return list(dict.fromkeys(choices))[:limit]
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of ``text`` within ``limit`` characters, cut on a word boundary."""
+    if len(text) <= limit:
+        return text
+    if limit < 2:
+        return ""
+    cut = text[len(text) - limit + 1 :]
+    space = cut.find(" ")
+    if 0 <= space < limit // 2:
+        cut = cut[space + 1 :]
+    return "…" + cut.lstrip()

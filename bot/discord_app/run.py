@@ -1,0 +1,57 @@
+"""`python -m bot discord`: start the bot, stop it cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import discord
+
+from bot.config import Settings
+from bot.discord_app.client import make_bot
+from bot.errors import BotError
+from bot.service import QAService, open_answerer
+from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def run_discord(settings: Settings) -> None:
+    token = settings.discord_token.get_secret_value().strip()
+    if not token:
+        raise BotError("DISCORD_TOKEN is not set: copy .env.example to .env and paste the "
+                       "bot token from the Discord Developer Portal (README, 'Discord')")
+    answerer, _ = open_answerer(settings)
+    store = Store.open(settings.data_dir, settings.feedback_secret.get_secret_value())
+    try:
+        asyncio.run(serve(QAService(settings, answerer, store), settings, token))
+    finally:
+        store.close()
+
+
+async def serve(service: QAService, settings: Settings, token: str) -> None:
+    """Run until closed or signalled. A rejected token becomes one clear BotError."""
+    bot = make_bot(service, settings)
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+
+    def shutdown(sig: signal.Signals) -> None:
+        logger.warning("received %s; closing the Discord connection", sig.name)
+        closing.append(asyncio.create_task(bot.close()))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, shutdown, sig)
+    try:
+        async with bot:
+            await bot.start(token)
+    except discord.LoginFailure:
+        raise BotError("Discord rejected the token (401): check DISCORD_TOKEN in .env, or "
+                       "reset the token in the Developer Portal") from None
+    except discord.PrivilegedIntentsRequired:
+        raise BotError("DISCORD_MESSAGE_CONTENT=true needs the Message Content intent turned "
+                       "on for the bot in the Developer Portal") from None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
