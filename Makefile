@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install repl ask index test lint calibrate clean
+.PHONY: install repl index discord report test lint calibrate clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,17 @@ repl: $(STAMP)
 index: $(STAMP)
 	$(PY) -m bot index
 
+discord: $(STAMP)
+	$(PY) -m bot discord
+
+report: $(STAMP)
+	$(PY) -m bot report
+
 calibrate: $(STAMP)
 	$(PY) -m bot calibrate
 
 lint: $(STAMP)
-	$(PY) -m ruff check bot tests
+	$(PY) -m ruff check bot tests tools
 	$(PY) -m mypy bot
 
 test: lint
