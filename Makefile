@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml requirements.lock
 	# torch first and pinned: 2.13.0 is the CPU build on local disk; any other spec pulls CUDA.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	# optimum-intel declares torchvision, which breaks the CPU torch: install it alone.
+	$(PY) -m pip install --quiet --no-deps --constraint requirements.lock optimum-intel
 	touch $(STAMP)
 
 install: $(STAMP)

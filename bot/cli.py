@@ -121,16 +121,19 @@ def index_command(settings: Settings) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
+DEFAULT_EVAL = (PROJECT_ROOT.parent / "shared/eval/dev.jsonl", PROJECT_ROOT / "bench/extra.jsonl")
+
+
 @main.command()
-@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=PROJECT_ROOT.parent / "shared/eval/dev.jsonl",
-              show_default=True, help="JSONL question set to calibrate on.")
+@click.option("--eval", "eval_paths", type=click.Path(path_type=Path, dir_okay=False),
+              multiple=True, default=DEFAULT_EVAL, show_default=True,
+              help="JSONL question set(s) to calibrate on, pooled; repeat for several.")
 @click.pass_obj
-def calibrate(settings: Settings, eval_path: Path) -> None:
-    """Sweep the evidence threshold on a question set and print the one to use."""
+def calibrate(settings: Settings, eval_paths: tuple[Path, ...]) -> None:
+    """Sweep the evidence threshold on question sets and print the one to use."""
     from bot.evaluate import calibrate_threshold, load_questions
 
-    questions = load_questions(eval_path)
+    questions = [q for path in eval_paths for q in load_questions(path)]
     answerer = _open(settings)
     choice, rows = calibrate_threshold(answerer, questions)
     click.echo("threshold  hit@1  abstain  end-to-end")

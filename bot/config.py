@@ -31,7 +31,9 @@ class Settings(BaseSettings):
 
     # Embedding model: empty means the bundled all-MiniLM-L6-v2; otherwise a local folder.
     model: str = ""
-    backend: Backend = "torch"
+    # "openvino" (default): an fp32 OpenVINO export of the same model, ~3x faster per
+    # question, falling back to torch if it cannot load; "torch": sentence-transformers as is.
+    backend: Backend = "openvino"
 
     # Retrieval.
     top_k: int = Field(3, ge=1, le=10)
@@ -70,6 +72,11 @@ class Settings(BaseSettings):
         if v and v != "auto" and not (v.isdigit() and int(v) > 0):
             raise ValueError('DISCORD_SHARDS must be empty, "auto" or a positive number')
         return value
+
+    @property
+    def model_cache(self) -> Path:
+        """Where model exports (OpenVINO) are cached: built artifacts, beside the index."""
+        return self.index_dir / "models"
 
     @property
     def guild_ids(self) -> list[int]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,12 +41,19 @@ def model_location(model: str) -> str:
 
 
 class Embedder:
-    """Encodes text with one loaded model. Thread-safe: encodes are serialised, since torch
-    already uses every core for one call."""
+    """Encodes text with one loaded model. Thread-safe: encodes are serialised, since one
+    call already uses every core.
 
-    def __init__(self, model: str = "", backend: Backend = "torch") -> None:
+    ``backend="openvino"`` runs the same weights through OpenVINO in fp32 (same vectors,
+    cosine 1.0 against torch, about 3x faster per question here). The export is made once
+    from the model folder and cached in ``cache_dir``; if OpenVINO cannot be loaded, the
+    torch backend is used with a warning."""
+
+    def __init__(self, model: str = "", backend: Backend = "torch",
+                 cache_dir: Path | None = None) -> None:
         self.name = model or BUNDLED
         self.backend = backend
+        self.cache_dir = cache_dir
         self._location = model_location(model)
         self._model: Any = None
         self._lock = threading.Lock()
@@ -53,7 +63,7 @@ class Embedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = _load(self._location, self.backend)
+                    self._model = _load(self._location, self.backend, self.cache_dir)
         return self._model
 
     @property
@@ -87,15 +97,57 @@ class Embedder:
         return np.vstack(rows)
 
 
-def _load(location: str, backend: Backend) -> Any:
+def _load(location: str, backend: Backend, cache_dir: Path | None) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("OPENVINO_TELEMETRY_DISABLE", "1")
     from sentence_transformers import SentenceTransformer
 
-    logger.info("loading model %s (%s)", location, backend)
+    if backend == "openvino":
+        try:
+            folder = openvino_export(location, cache_dir or Path(tempfile.gettempdir()))
+            logger.info("loading model %s (openvino)", folder)
+            return SentenceTransformer(str(folder), device="cpu", backend="openvino",
+                                       model_kwargs={"ov_config": OV_CONFIG})
+        except Exception as err:  # any failure of the optional backend: fall back
+            logger.warning("OpenVINO backend unavailable (%s: %s); using torch",
+                           type(err).__name__, str(err)[:200])
+    logger.info("loading model %s (torch)", location)
     try:
-        return SentenceTransformer(location, device="cpu", backend=backend)
+        return SentenceTransformer(location, device="cpu", backend="torch")
     except (OSError, ValueError) as err:
         raise IndexUnavailable(f"could not load the model at {location}: {err}") from None
+
+
+# fp32: bf16 (OpenVINO's default on this CPU) moved vectors slightly; f32 gives cosine 1.0.
+OV_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
+
+
+def openvino_export(location: str, cache_dir: Path) -> Path:
+    """The OpenVINO export of the model at ``location``, made once and cached: keyed by the
+    model's files and the OpenVINO version, written to a temp folder and renamed."""
+    import openvino
+    from sentence_transformers import SentenceTransformer
+
+    source = Path(location)
+    digest = hashlib.sha256(openvino.__version__.encode())
+    for name in sorted(p.name for p in source.glob("*.json")):
+        digest.update(name.encode() + (source / name).read_bytes())
+    folder = cache_dir / f"openvino-{digest.hexdigest()[:16]}"
+    if (folder / "openvino" / "openvino_model.xml").is_file():
+        return folder
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    logger.warning("exporting the model to OpenVINO once (a few seconds): %s", folder)
+    model = SentenceTransformer(location, device="cpu", backend="openvino",
+                                model_kwargs={"export": True, "ov_config": OV_CONFIG})
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
+    try:
+        model.save(str(tmp))
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not folder.is_dir():  # another process may have won the race
+            raise
+    return folder

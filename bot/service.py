@@ -5,12 +5,14 @@ loop run these methods in a worker thread."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answer import Answer, Answerer
+from bot.batching import MicroBatcher
 from bot.config import Settings
 from bot.embeddings import Embedder
 from bot.errors import BotError
@@ -27,7 +29,7 @@ def open_answerer(
     embedder: Embedder | None = None,
 ) -> tuple[Answerer, LoadReport]:
     """An answerer over a fresh index: loaded if current, (re)built otherwise."""
-    embedder = embedder or Embedder(settings.model, settings.backend)
+    embedder = embedder or Embedder(settings.model, settings.backend, settings.model_cache)
     if rebuild:
         documents, problems = load_documents(settings.seeds_dir)
         index = build_index(documents, settings.index_dir, embedder, progress=progress)
@@ -57,6 +59,7 @@ class QAService:
         self.settings = settings
         self.answerer = answerer
         self.store = store
+        self.batcher = MicroBatcher(lambda: self.answerer)
         self._reindexing = threading.Lock()
 
     @property
@@ -71,7 +74,17 @@ class QAService:
         """Answer, taking the conversation's earlier questions into account, and remember
         the answer (abstentions too: they are what an operator needs to see)."""
         history: Sequence[str] = self.store.history(conversation) if conversation else ()
-        answer = self.answerer.ask(question, history=history)
+        return self._remember(self.answerer.ask(question, history=history), conversation)
+
+    async def ask_async(self, question: str, conversation: str | None = None) -> Reply:
+        """``ask`` for an event loop: concurrent questions share one encode (micro-batching)
+        and the database is used from worker threads."""
+        history: Sequence[str] = (
+            await asyncio.to_thread(self.store.history, conversation) if conversation else ())
+        answer = await self.batcher.ask(question, history)
+        return await asyncio.to_thread(self._remember, answer, conversation)
+
+    def _remember(self, answer: Answer, conversation: str | None) -> Reply:
         answer_id = self.store.record_answer(
             answer.question, answer.answered, [e.passage_id for e in answer.excerpts],
             conversation)

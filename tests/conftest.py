@@ -29,8 +29,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder()
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The model as the product runs it (the default backend, OpenVINO)."""
+    return Embedder(backend=Settings().backend, cache_dir=tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")

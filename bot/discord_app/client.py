@@ -190,7 +190,7 @@ class QACog(commands.Cog, name="QA"):
             await message.add_reaction("⏳")
             return
         try:
-            reply = await asyncio.to_thread(self.service.ask, question, conversation)
+            reply = await self.service.ask_async(question, conversation)
         except BotError as err:
             await message.reply(f"⚠️ {err}", mention_author=False, allowed_mentions=NO_MENTIONS)
             return
@@ -244,7 +244,7 @@ class QACog(commands.Cog, name="QA"):
     async def _answer(self, interaction: discord.Interaction[Any], question: str,
                       private: bool) -> None:
         conversation = await self._conversation(interaction.channel)
-        reply = await asyncio.to_thread(self.service.ask, question, conversation)
+        reply = await self.service.ask_async(question, conversation)
         view = self._view(reply.answer_id, reply.answer, 0, conversation is not None or private)
         await interaction.followup.send(embed=answer_embed(reply.answer, self.service.examples),
                                         view=view, ephemeral=private,
