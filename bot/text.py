@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sentencex
@@ -41,8 +41,10 @@ def tidy(text: str) -> str:
     return _SPACE_RUN.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
+@lru_cache(maxsize=16384)
 def fold(text: str) -> str:
-    """Normalised and case-folded: for comparing strings, e.g. gold answers."""
+    """Normalised and case-folded: for comparing strings, e.g. gold answers. Memoised: the
+    same article sentences are folded for question after question."""
     return normalize(text).casefold()
 
 
@@ -75,12 +77,13 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
-def terms(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def terms(text: str) -> frozenset[str]:
     """Stemmed content words, as BM25 sees them (same stemmer, same English stopwords)."""
     from bm25s.stopwords import STOPWORDS_EN
 
     words = [w for w in _TERM.findall(fold(text)) if w not in STOPWORDS_EN]
-    return set(stemmer().stemWords(words))
+    return frozenset(stemmer().stemWords(words))
 
 
 @cache
