@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install repl index discord report test lint calibrate clean
+.PHONY: install repl index discord bench report test lint calibrate clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ index: $(STAMP)
 
 discord: $(STAMP)
 	$(PY) -m bot discord
+
+bench: $(STAMP)
+	$(PY) -m bot bench
 
 report: $(STAMP)
 	$(PY) -m bot report

@@ -171,6 +171,29 @@ def report(settings: Settings, limit: int) -> None:
         click.echo(f"  {count:4d}  {question}  [{shown}]" if count else f"        {question}")
 
 
+@main.command()
+@click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_EVAL[0], show_default=True, help="JSONL question set.")
+@click.option("--sizes", default="10000,100000,1000000", show_default=True,
+              help="Synthetic corpus sizes for the scale curve (comma-separated).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=PROJECT_ROOT / "bench/results", show_default=True)
+@click.pass_obj
+def bench(settings: Settings, eval_path: Path, sizes: str, out: Path) -> None:
+    """Measure quality and speed; write bench/results/latest.json and latest.png."""
+    from bot.bench import run, table
+    from bot.evaluate import load_questions
+
+    try:
+        counts = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise BotError(f"--sizes takes numbers like 10000,100000, not {sizes!r}") from None
+    results = run(settings, load_questions(eval_path), out, counts,
+                  log=lambda line: click.echo(line, err=True))
+    click.echo(table(results))
+    click.echo(f"\nwrote {out / 'latest.json'} and {out / 'latest.png'}")
+
+
 def _open(settings: Settings) -> Answerer:
     from bot.service import open_answerer
 

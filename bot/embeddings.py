@@ -76,11 +76,14 @@ class Embedder:
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> NDArray[np.float32]:
-        """Normalised vectors, one row per text; ``progress`` gets the count done per batch."""
+        """Normalised vectors, one row per text; ``progress`` gets the count done per chunk.
+        Texts go to the model a chunk at a time (sentence-transformers sorts each chunk by
+        length, so batches carry little padding) to report progress and bound memory."""
         model = self.model
         rows = []
-        for i in range(0, len(texts), batch_size):
-            batch = list(texts[i : i + batch_size])
+        chunk = batch_size * 32
+        for i in range(0, len(texts), chunk):
+            batch = list(texts[i : i + chunk])
             with self._lock:
                 vectors = model.encode(
                     batch,

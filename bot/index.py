@@ -56,9 +56,10 @@ def index_kind(n: int, approx_above: int) -> str:
 
 
 def vector_index(vectors: NDArray[np.float32], approx_above: int) -> Any:
-    """Exact inner-product search for small corpora; IVF (sqrt(n) k-means lists, trained
-    on 50 vectors a list) above ``approx_above``, where a full scan would dominate the time
-    per question. Recall against exact search is measured by the benchmark."""
+    """Exact inner-product search for small corpora; IVF (4·sqrt(n) k-means lists, trained
+    on 40 vectors a list, NPROBE of them scanned) above ``approx_above``, where a full scan
+    would dominate the time per question. Recall against exact search is measured by the
+    benchmark (sqrt(n) lists gave 0.80 at 100k on clustered vectors; 4·sqrt(n), 0.98)."""
     import faiss
 
     data = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -67,10 +68,10 @@ def vector_index(vectors: NDArray[np.float32], approx_above: int) -> Any:
         flat = faiss.IndexFlatIP(dim)
         flat.add(data)
         return flat
-    lists = int(np.sqrt(n))
+    lists = int(4 * np.sqrt(n))
     quantizer = faiss.IndexFlatIP(dim)
     ivf = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
-    sample = data[np.random.default_rng(0).choice(n, size=min(n, 50 * lists), replace=False)]
+    sample = data[np.random.default_rng(0).choice(n, size=min(n, 40 * lists), replace=False)]
     ivf.train(sample)
     ivf.add(data)
     ivf.nprobe = NPROBE
