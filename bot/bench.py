@@ -139,6 +139,14 @@ def _latency(answerer: Answerer, bare: Any, texts: Sequence[str],
 
 _OURS_CHILD = """
 import json, resource, sys, time
+def peak_mb():
+    # VmHWM: this process's own peak. ru_maxrss would include the benchmark's RSS at the
+    # fork that started us (Linux keeps it across execve).
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 from bot.config import Settings
 from bot.service import open_answerer
 answerer, _ = open_answerer(Settings())
@@ -146,18 +154,26 @@ answerer.ask(sys.argv[1])
 first = time.time()
 for question in json.loads(sys.argv[2]):
     answerer.ask(question)
-print(json.dumps({"t": first, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"t": first, "rss_mb": peak_mb()}))
 """
 
 _BARE_CHILD = """
 import json, os, resource, sys, time
+def peak_mb():
+    # VmHWM: this process's own peak. ru_maxrss would include the benchmark's RSS at the
+    # fork that started us (Linux keeps it across execve).
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 from sentence_transformers import SentenceTransformer
 kwargs = json.loads(sys.argv[3])
 model = SentenceTransformer(sys.argv[2], device="cpu", **kwargs)
 model.encode([sys.argv[1]], normalize_embeddings=True)
 first = time.time()
-print(json.dumps({"t": first, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"t": first, "rss_mb": peak_mb()}))
 """
 
 
