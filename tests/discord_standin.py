@@ -387,5 +387,8 @@ class DiscordStandIn:
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # Exactly "application/json": discord.py's login rejects a charset suffix.
+    # Discord's answers come through its proxy; without "Via", discord.py reads a 429 as a
+    # Cloudflare ban and does not retry.
     return web.Response(body=json.dumps(data).encode(), status=status,
-                        headers={"Content-Type": "application/json", **(headers or {})})
+                        headers={"Content-Type": "application/json", "Via": "1.1 google",
+                                 **(headers or {})})

@@ -414,3 +414,33 @@ async def test_sigterm_closes_the_bot_cleanly(standin: DiscordStandIn, settings:
     finally:
         store.close()
     assert task.done() and task.exception() is None
+
+
+async def test_rate_limits_and_server_errors_on_follow_ups_still_answer_once(
+    harness: Harness,
+) -> None:
+    harness.standin.faults.followups = [429, 502]
+    interaction, body = await harness.ask("What is Lasso?")
+    assert "Lasso" in fields_text(body)
+    path = f"/webhooks/{APP_ID}/{interaction['token']}"
+    await harness.standin.wait_for(lambda: len(harness.standin.find("POST", path)) >= 3)
+    await asyncio.sleep(0.5)  # time for a wrong extra attempt to show up
+    assert len(harness.standin.find("POST", path)) == 3  # two refused, then the one that landed
+    shown = [m for m in harness.standin.messages.values()
+             if m["author"]["id"] == BOT_ID and m["embeds"] == body["embeds"]]
+    assert len(shown) == 1
+
+
+def test_env_file_readable_by_others_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.discord_app.run import warn_if_env_readable
+
+    env = tmp_path / ".env"
+    env.write_text("DISCORD_TOKEN=x\n")
+    env.chmod(0o644)
+    with caplog.at_level(logging.WARNING):
+        assert warn_if_env_readable(env)
+    assert "chmod 600" in caplog.text and "DISCORD_TOKEN=x" not in caplog.text
+    env.chmod(0o600)
+    assert not warn_if_env_readable(env)

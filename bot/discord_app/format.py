@@ -26,6 +26,8 @@ def truncate(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters on a word boundary, with an ellipsis."""
     if len(text) <= limit:
         return text
+    if limit < 2:  # no room for a word: at most the ellipsis
+        return "…" if limit == 1 else ""
     cut = text[: limit - 1]
     space = cut.rfind(" ")
     if space > limit // 2:

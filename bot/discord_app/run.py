@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 import discord
 
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
 from bot.discord_app.client import make_bot
 from bot.errors import BotError
 from bot.service import QAService, open_answerer
@@ -17,7 +18,21 @@ from bot.store import Store
 logger = logging.getLogger(__name__)
 
 
+def warn_if_env_readable(path: Path) -> bool:
+    """Warn (once, one line) when the file holding the token is readable by other users."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if mode & 0o077:
+        logger.warning("%s is readable by other users (mode %o): run chmod 600 %s",
+                       path.name, mode & 0o777, path)
+        return True
+    return False
+
+
 def run_discord(settings: Settings) -> None:
+    warn_if_env_readable(PROJECT_ROOT / ".env")
     token = settings.discord_token.get_secret_value().strip()
     if not token:
         raise BotError("DISCORD_TOKEN is not set: copy .env.example to .env and paste the "
