@@ -137,8 +137,10 @@ def _latency(answerer: Answerer, bare: Any, texts: Sequence[str],
     return ours, base
 
 
-_OURS_CHILD = """
-import json, resource, sys, time
+_PEAK_MB = """
+import resource
+
+
 def peak_mb():
     # VmHWM: this process's own peak. ru_maxrss would include the benchmark's RSS at the
     # fork that started us (Linux keeps it across execve).
@@ -146,7 +148,10 @@ def peak_mb():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
 
+_OURS_CHILD = _PEAK_MB + """
+import json, sys, time
 from bot.config import Settings
 from bot.service import open_answerer
 answerer, _ = open_answerer(Settings())
@@ -157,16 +162,8 @@ for question in json.loads(sys.argv[2]):
 print(json.dumps({"t": first, "rss_mb": peak_mb()}))
 """
 
-_BARE_CHILD = """
-import json, os, resource, sys, time
-def peak_mb():
-    # VmHWM: this process's own peak. ru_maxrss would include the benchmark's RSS at the
-    # fork that started us (Linux keeps it across execve).
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
+_BARE_CHILD = _PEAK_MB + """
+import json, os, sys, time
 os.environ["HF_HUB_OFFLINE"] = "1"
 from sentence_transformers import SentenceTransformer
 kwargs = json.loads(sys.argv[3])
