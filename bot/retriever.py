@@ -30,10 +30,6 @@ class Hit:
     sentence_scores: tuple[float, ...]
     focus_scores: tuple[float, ...]
 
-    @property
-    def evidence(self) -> float:
-        return max(self.sentence_scores, default=self.dense)
-
 
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 20) -> None:
