@@ -87,15 +87,14 @@ def clean_question(raw: str, max_chars: int) -> str:
 
 
 def _best_sentence(question: str, passage: Passage, hit: Hit, candidates: list[int]) -> int:
-    """The candidate sentence that best answers, by reciprocal-rank fusion of three views:
-    similarity in context (resolves "it" and "the company"), similarity alone (tells apart
-    sentences of one passage) and the question's terms it contains."""
+    """The candidate sentence that best answers, by reciprocal-rank fusion of its
+    similarity to the question and of the question's terms it contains."""
     asked = terms(question)
     overlap = {
         i: len(asked & terms(passage.text[s - passage.start : e - passage.start]))
         for i, (s, e) in enumerate(passage.sentences)
     }
-    views = (hit.sentence_scores, hit.focus_scores, overlap)
+    views = (hit.sentence_scores, overlap)
     fused = dict.fromkeys(candidates, 0.0)
     for view in views:
         ranked = sorted(candidates, key=lambda i: (-view[i], -hit.sentence_scores[i]))
@@ -110,7 +109,7 @@ class Answerer:
 
     retriever: Retriever
     top_k: int = 3
-    min_evidence: float = 0.45
+    min_evidence: float = 0.40
     max_question_chars: int = 500
 
     @property
@@ -152,8 +151,7 @@ class Answerer:
 
     def _excerpt(self, question: str, hit: Hit) -> Excerpt | None:
         """The hit as an excerpt marking its answering sentence, or None when no sentence is
-        both evidence (in-context similarity ≥ threshold) and of the kind asked for. Among
-        those, the sentence most similar on its own is the one marked."""
+        both evidence (similarity ≥ threshold) and of the kind asked for."""
         passage = hit.passage
         kind = expected_type(question)
         if not mentions_role(passage.text, question):

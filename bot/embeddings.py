@@ -99,6 +99,60 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(rows)
 
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        sentence_spans: Sequence[Sequence[tuple[int, int]]],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
+        """Passage vectors and, from the same forward pass, a vector for each sentence:
+        the mean of its tokens' vectors, which were computed with the whole passage in view
+        ("late chunking"), so "It's growing quickly in India" knows what "it" is. One
+        encode per passage, none per sentence. ``sentence_spans[i]`` are character spans
+        in ``texts[i]``."""
+        model = self.model
+        passages: list[NDArray[np.float32]] = []
+        sentences: list[NDArray[np.float32]] = []
+        chunk = batch_size * 32
+        for i in range(0, len(texts), chunk):
+            batch = list(texts[i : i + chunk])
+            with self._lock:
+                outputs = model.encode(batch, batch_size=batch_size, output_value=None,
+                                       convert_to_numpy=False, show_progress_bar=False)
+            offsets = model.tokenizer(batch, return_offsets_mapping=True, truncation=True,
+                                      max_length=model.max_seq_length)["offset_mapping"]
+            for output, offs, spans in zip(outputs, offsets, sentence_spans[i : i + chunk],
+                                           strict=True):
+                passage = _numpy(output["sentence_embedding"])
+                passage /= max(float(np.linalg.norm(passage)), 1e-12)
+                passages.append(passage)
+                tokens = _numpy(output["token_embeddings"])[: len(offs)]
+                sentences.append(_pool_spans(tokens, offs, spans, passage))
+            if progress:
+                progress(len(batch))
+        matrix = np.vstack(passages) if passages else np.zeros((0, self.dimension), np.float32)
+        return matrix.astype(np.float32), sentences
+
+
+def _pool_spans(tokens: NDArray[np.float32], offsets: Sequence[tuple[int, int]],
+                spans: Sequence[tuple[int, int]],
+                fallback: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Mean of the token vectors inside each character span, normalised; ``fallback`` for
+    a span with no token (cut off by the model's length limit)."""
+    rows = []
+    for start, end in spans:
+        inside = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
+        vector = tokens[inside].mean(axis=0) if inside else fallback
+        rows.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+    return np.asarray(rows, dtype=np.float32).reshape(len(spans), -1)
+
+
+def _numpy(value: Any) -> NDArray[np.float32]:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float32)
+
 
 def _load(location: str, backend: Backend, cache_dir: Path | None) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -28,23 +28,20 @@ from bot.embeddings import Embedder
 from bot.errors import IndexCorrupt
 from bot.ingest import Document, SeedProblem, load_documents
 from bot.passages import ChunkParams, Passage, split_passages
-from bot.text import normalize, stemmer
+from bot.text import stemmer
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # bump when ingestion, chunking or the file layout changes
+FORMAT_VERSION = 5  # bump when ingestion, chunking or the file layout changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 VECTORS = "passages.faiss"
 SENTENCES = "sentences.npy"
-SENTENCES_IN_CONTEXT = "sentences_in_context.npy"
 BM25_DIR = "bm25"
-# Weight of the passage vector mixed into each sentence vector (see _in_context).
-SENTENCE_CONTEXT = 0.5
 # Above this many passages, exact search (IndexFlatIP, a full scan per question) gives way
 # to an inverted-file index that scans ``NPROBE`` of its lists: see vector_index.
 APPROX_ABOVE = 50_000
@@ -131,17 +128,15 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Index:
-    """A loaded index. ``sentence_rows[i]`` lists the rows of the sentence matrices for the
-    sentences of ``passages[i]``, in order. ``sentence_vectors`` embed each sentence alone
-    (to pick the answering sentence within a passage); ``context_vectors`` mix in the
-    passage (to judge whether a passage answers at all, see ``_in_context``)."""
+    """A loaded index. ``sentence_rows[i]`` lists the rows of ``sentence_vectors`` for the
+    sentences of ``passages[i]``, in order. Sentence vectors are pooled from the tokens of
+    the passage they appear in (see ``Embedder.encode_passages``)."""
 
     manifest: Manifest
     passages: tuple[Passage, ...]
     sentence_rows: tuple[tuple[int, ...], ...]
     vectors: Any  # faiss.Index over passage vectors
     sentence_vectors: NDArray[np.float32]
-    context_vectors: NDArray[np.float32]
     bm25: Any  # bm25s.BM25
     tokenizer: Any  # bm25s.tokenization.Tokenizer
     folder: Path | None
@@ -204,9 +199,9 @@ def build_index(
             DocumentInfo(doc.id, doc.title, doc.path.name, doc.sha256, len(doc_passages),
                          doc.url, doc.author, doc.date, doc.examples)
         )
-    sentence_rows, sentence_texts, owners = _sentence_table(passages, documents)
+    sentence_rows, owners = _sentence_table(passages)
 
-    total = len(passages) + len(sentence_texts)
+    total = len(passages)
     done = 0
 
     def step(n: int) -> None:
@@ -215,8 +210,15 @@ def build_index(
         if progress:
             progress(done, total)
 
-    passage_vectors = embedder.encode([p.search_text for p in passages], progress=step)
-    sentence_vectors = embedder.encode(sentence_texts, progress=step)
+    passage_vectors, per_passage = embedder.encode_passages(
+        [p.text for p in passages],
+        [[(s - p.start, e - p.start) for s, e in p.sentences] for p in passages],
+        progress=step)
+    sentence_vectors = np.zeros((len(owners), passage_vectors.shape[1]), dtype=np.float32)
+    for pid, rows in enumerate(sentence_rows):
+        for j, row in enumerate(rows):
+            if owners[row] == pid:  # a sentence shared by two windows: the first one's
+                sentence_vectors[row] = per_passage[pid][j]
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=embedder.name,
@@ -224,13 +226,12 @@ def build_index(
         chunking=chunking.as_dict(),
         documents=tuple(doc_infos),
         passages=len(passages),
-        sentences=len(sentence_texts),
+        sentences=len(owners),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         faiss_index="",
     )
     manifest = replace(manifest, faiss_index=index_kind(len(passages), APPROX_ABOVE))
-    index = assemble(manifest, passages, sentence_rows, passage_vectors, sentence_vectors,
-                     _in_context(sentence_vectors, passage_vectors[owners]))
+    index = assemble(manifest, passages, sentence_rows, passage_vectors, sentence_vectors)
     try:
         folder = save_index(index, index_dir)
     except OSError as err:
@@ -246,13 +247,12 @@ def assemble(
     sentence_rows: list[tuple[int, ...]],
     passage_vectors: NDArray[np.float32],
     sentence_vectors: NDArray[np.float32],
-    context_vectors: NDArray[np.float32],
 ) -> Index:
     """An in-memory index from embedded passages: the FAISS index and BM25 are made here."""
     vectors = vector_index(passage_vectors, APPROX_ABOVE)
     bm25, tokenizer = _lexical([p.search_text for p in passages])
     return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
-                 sentence_vectors, context_vectors, bm25, tokenizer, None)
+                 sentence_vectors, bm25, tokenizer, None)
 
 
 def save_index(index: Index, index_dir: Path) -> Path:
@@ -269,7 +269,6 @@ def save_index(index: Index, index_dir: Path) -> Path:
             )
             faiss.write_index(index.vectors, str(tmp / VECTORS))
             np.save(tmp / SENTENCES, index.sentence_vectors)
-            np.save(tmp / SENTENCES_IN_CONTEXT, index.context_vectors)
             index.bm25.save(str(tmp / BM25_DIR), show_progress=False)
             index.tokenizer.save_vocab(str(tmp / BM25_DIR))
             (tmp / MANIFEST).write_text(index.manifest.to_json(), encoding="utf-8")
@@ -310,16 +309,12 @@ def load_index(index_dir: Path) -> Index:
         sentence_rows = [tuple(int(i) for i in r["sentence_rows"]) for r in rows]
         vectors = faiss.read_index(str(folder / VECTORS))
         sentence_vectors = np.load(folder / SENTENCES, allow_pickle=False)
-        context_vectors = np.load(folder / SENTENCES_IN_CONTEXT, allow_pickle=False)
         bm25, tokenizer = _load_lexical(folder / BM25_DIR)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
         raise IndexCorrupt(f"{_describe(err)}") from None
     _validate(manifest, passages, sentence_rows, vectors, sentence_vectors, bm25)
-    if context_vectors.shape != sentence_vectors.shape:
-        raise IndexCorrupt(f"context vectors of shape {context_vectors.shape}")
     return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
-                 sentence_vectors.astype(np.float32, copy=False),
-                 context_vectors.astype(np.float32, copy=False), bm25, tokenizer, folder)
+                 sentence_vectors.astype(np.float32, copy=False), bm25, tokenizer, folder)
 
 
 def _validate(
@@ -347,14 +342,10 @@ def _validate(
             raise IndexCorrupt(problem)
 
 
-def _sentence_table(
-    passages: list[Passage], documents: list[Document]
-) -> tuple[list[tuple[int, ...]], list[str], list[int]]:
-    """Unique sentences (overlapping windows share some): each passage's rows, the
-    sentences' texts, and for each sentence the first passage that holds it."""
-    text_of = {d.id: d.text for d in documents}
+def _sentence_table(passages: list[Passage]) -> tuple[list[tuple[int, ...]], list[int]]:
+    """Unique sentences (overlapping windows share some): each passage's rows, and for each
+    sentence the first passage that holds it."""
     row_of: dict[tuple[str, int, int], int] = {}
-    texts: list[str] = []
     owners: list[int] = []
     passage_rows = []
     for pid, p in enumerate(passages):
@@ -362,23 +353,11 @@ def _sentence_table(
         for s, e in p.sentences:
             key = (p.doc_id, s, e)
             if key not in row_of:
-                row_of[key] = len(texts)
-                texts.append(normalize(text_of[p.doc_id][s:e]))
+                row_of[key] = len(owners)
                 owners.append(pid)
             rows.append(row_of[key])
         passage_rows.append(tuple(rows))
-    return passage_rows, texts, owners
-
-
-def _in_context(
-    sentences: NDArray[np.float32], passages: NDArray[np.float32]
-) -> NDArray[np.float32]:
-    """Each sentence's vector pulled towards its passage's, so that a sentence which names
-    its subject only by a pronoun ("It's growing quickly in India") still carries it."""
-    mixed = sentences + SENTENCE_CONTEXT * passages
-    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
-    result: NDArray[np.float32] = (mixed / np.maximum(norms, 1e-12)).astype(np.float32)
-    return result
+    return passage_rows, owners
 
 
 def _lexical(texts: list[str]) -> tuple[Any, Any]:

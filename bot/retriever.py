@@ -25,10 +25,8 @@ class Hit:
     rank: int
     fused: float
     dense: float
-    # Cosine similarity of the question to each sentence of the passage, in order: with the
-    # passage as context (is this evidence?) and alone (which sentence answers?).
+    # Cosine similarity of the question to each sentence of the passage, in order.
     sentence_scores: tuple[float, ...]
-    focus_scores: tuple[float, ...]
 
 
 class Retriever:
@@ -51,9 +49,7 @@ class Retriever:
         dense_ids, dense_scores = self._dense(vector, n)
         lexical_ids = self._lexical(normalize(question), n)
         candidates = list(dict.fromkeys(dense_ids + lexical_ids))
-        sentence_scores = {
-            pid: self._scores(self.index.context_vectors, pid, vector) for pid in candidates
-        }
+        sentence_scores = {pid: self._scores(pid, vector) for pid in candidates}
         by_sentence = sorted(candidates, key=lambda pid: -max(sentence_scores[pid]))
         fused: dict[int, float] = {}
         for ranking in (dense_ids, lexical_ids, by_sentence):
@@ -68,18 +64,15 @@ class Retriever:
                 continue
             hits.append(
                 Hit(passage, len(hits) + 1, fused[pid], float(dense_of.get(pid, np.nan)),
-                    sentence_scores[pid],
-                    self._scores(self.index.sentence_vectors, pid, vector))
+                    sentence_scores[pid])
             )
             if len(hits) == limit:
                 break
         return hits
 
-    def _scores(
-        self, matrix: NDArray[np.float32], pid: int, vector: NDArray[np.float32]
-    ) -> tuple[float, ...]:
+    def _scores(self, pid: int, vector: NDArray[np.float32]) -> tuple[float, ...]:
         rows = list(self.index.sentence_rows[pid])
-        return tuple(float(s) for s in matrix[rows] @ vector)
+        return tuple(float(s) for s in self.index.sentence_vectors[rows] @ vector)
 
     def _dense(self, vector: NDArray[np.float32], n: int) -> tuple[list[int], list[float]]:
         scores, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
