@@ -1,0 +1,138 @@
+"""`make soak`: the real bot, through the loopback stand-in, under load: a burst of 500
+/ask interactions within a second, then 20 a second for a minute. Reports time to
+acknowledgement and to answer (p50/p95/p99), whether every interaction was acknowledged
+within 3 s and answered exactly once, and memory after warm-up against after the run.
+Loopback only, bounded in count and time. Writes bench/results/soak.json."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import discord.gateway
+import discord.http
+import numpy as np
+import yarl
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.discord_app.client import make_bot
+from bot.evaluate import load_questions
+from bot.service import QAService, open_answerer
+from bot.store import Store
+from tests.discord_standin import APP_ID, DiscordStandIn
+
+BURST = 500
+RATE = 20
+SECONDS = 60
+ACK_LIMIT = 3.0
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def soak(seconds: int, out: Path) -> dict[str, Any]:
+    standin = DiscordStandIn()
+    await standin.start()
+    discord.http.Route.BASE = standin.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(standin.gateway_url)
+    tmp = Path(tempfile.mkdtemp(prefix="soak-"))
+    base = Settings()
+    shutil.copytree(base.index_dir, tmp / "index", dirs_exist_ok=True)
+    settings = base.model_copy(update={"index_dir": tmp / "index", "data_dir": tmp / "data",
+                                       "discord_cooldown": 0.0})
+    answerer, _ = open_answerer(settings)
+    store = Store.open(settings.data_dir)
+    bot = make_bot(QAService(settings, answerer, store), settings)
+    bot._connection.guild_ready_timeout = 0.05
+    runner = asyncio.create_task(bot.start(standin.token))
+    await asyncio.wait_for(bot.wait_until_ready(), 30)
+    dev = PROJECT_ROOT.parent / "shared/eval/dev.jsonl"
+    questions = [q.q for q in load_questions(dev)] if dev.is_file() else ["What is Lasso?"]
+    sent: dict[str, float] = {}
+    counter = 0
+
+    async def ask() -> None:
+        nonlocal counter
+        question = questions[counter % len(questions)]
+        payload = standin.interaction(2, {"id": standin.next_id(), "name": "ask", "type": 1,
+                                          "options": [{"name": "question", "type": 3,
+                                                       "value": question}]},
+                                      user_id=str(10_000 + counter))
+        counter += 1
+        sent[payload["token"]] = time.monotonic()
+        await standin.dispatch("INTERACTION_CREATE", payload)
+
+    def answered() -> int:
+        replies = standin.find("POST", f"/webhooks/{APP_ID}/")
+        return len({c.path.rsplit("/", 1)[-1] for c in replies})
+
+    try:
+        started = time.monotonic()
+        for _ in range(BURST):
+            await ask()
+        burst_dispatch = time.monotonic() - started
+        await standin.wait_for(lambda: answered() >= BURST, timeout=180)
+        warm_rss = rss_mb()
+        started = time.monotonic()
+        for i in range(RATE * seconds):
+            await ask()
+            await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
+        await standin.wait_for(lambda: answered() >= len(sent), timeout=180)
+        await asyncio.sleep(1.0)  # room for any duplicate reply to show up
+        end_rss = rss_mb()
+    finally:
+        await bot.close()
+        await asyncio.wait_for(runner, 30)
+        store.close()
+        await standin.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    acks, answers, dup_acks, dup_answers = [], [], 0, 0
+    for token, at in sent.items():
+        callbacks = standin.find("POST", f"/{token}/callback")
+        replies = standin.find("POST", f"/webhooks/{APP_ID}/{token}")
+        dup_acks += len(callbacks) > 1
+        dup_answers += len(replies) > 1
+        acks.append(callbacks[0].at - at if callbacks else float("inf"))
+        answers.append(replies[0].at - at if replies else float("inf"))
+    ack_ms, answer_ms = np.array(acks) * 1000, np.array(answers) * 1000
+    result = {
+        "interactions": len(sent), "burst": BURST, "burst_dispatch_s": burst_dispatch,
+        "rate_per_s": RATE, "seconds": seconds,
+        "acknowledged_within_3s": int((np.array(acks) <= ACK_LIMIT).sum()),
+        "answered": int(np.isfinite(answers).sum()),
+        "acknowledged_twice": dup_acks, "answered_twice": dup_answers,
+        **{f"ack_p{p}_ms": float(np.percentile(ack_ms, p)) for p in (50, 95, 99)},
+        **{f"answer_p{p}_ms": float(np.percentile(answer_ms, p)) for p in (50, 95, 99)},
+        "rss_after_warmup_mb": warm_rss, "rss_after_soak_mb": end_rss,
+        "rss_growth": end_rss / warm_rss - 1,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def main() -> int:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else SECONDS
+    result = asyncio.run(soak(seconds, PROJECT_ROOT / "bench/results/soak.json"))
+    for key, value in result.items():
+        print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")
+    ok = (result["acknowledged_within_3s"] == result["interactions"] == result["answered"]
+          and not result["answered_twice"] and not result["acknowledged_twice"]
+          and result["rss_growth"] <= 0.10)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
