@@ -444,3 +444,41 @@ def test_env_file_readable_by_others_is_warned_about(
     assert "chmod 600" in caplog.text and "DISCORD_TOKEN=x" not in caplog.text
     env.chmod(0o600)
     assert not warn_if_env_readable(env)
+
+
+async def test_sigterm_finishes_answers_in_flight_and_turns_new_ones_away(
+    standin: DiscordStandIn, settings: Settings, answerer: Answerer,
+) -> None:
+    import os
+    import signal
+
+    store = Store.open(settings.data_dir)
+    service = QAService(settings, answerer, store)
+    answer = service.ask_async
+
+    async def slow(*args: Any) -> Any:  # so the questions are surely in flight
+        await asyncio.sleep(0.5)
+        return await answer(*args)
+
+    service.ask_async = slow  # type: ignore[method-assign]
+    task = asyncio.create_task(serve(service, settings, standin.token))
+    try:
+        await standin.wait_for(lambda: standin.identifies == 1 and standin.find(
+            "PUT", "/commands"))
+        in_flight = [await standin.slash("ask", {"question": q}, user_id=str(5000 + i))
+                     for i, q in enumerate(["What is Lasso?", "Who built TikTok?",
+                                            "Who leaked the recordings?"])]
+        await standin.wait_for(lambda: all(standin.find("POST", f"/{p['token']}/callback")
+                                           for p in in_flight))
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(0.05)
+        late = await standin.slash("ask", {"question": "What is Lasso?"}, user_id="6000")
+        await asyncio.wait_for(task, 20)
+    finally:
+        store.close()
+    for payload in in_flight:
+        replies = standin.find("POST", f"/webhooks/{APP_ID}/{payload['token']}")
+        assert len(replies) == 1 and replies[0].body.get("embeds")  # answered, once
+    refusal = standin.find("POST", f"/{late['token']}/callback")
+    assert len(refusal) == 1 and "restarting" in refusal[0].body["data"]["content"]
+    assert refusal[0].body["data"]["flags"] & EPHEMERAL

@@ -5,11 +5,13 @@ and renders the ``Answer``. Errors reach the user as one short ephemeral line.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import re
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION = 500  # Discord-side limit on the option; the core enforces its own setting too
 SORRY = "Something went wrong on my side; it has been logged. Please try again."
+RESTARTING = "I'm restarting: please ask again in a moment."
 
 
 class NoTextCommands:
@@ -95,6 +98,11 @@ class Cooldowns:
         return 0.0
 
 
+class Restarting(app_commands.CheckFailure):
+    def __init__(self) -> None:
+        super().__init__(RESTARTING)
+
+
 class OnCooldown(app_commands.CheckFailure):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"You're asking quickly: try again in {max(1, round(retry_after))} s.")
@@ -106,6 +114,10 @@ class QACog(commands.Cog, name="QA"):
         self.service = service
         self.settings = settings
         self.cooldowns = Cooldowns(settings.discord_cooldown)
+        self.draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_message)
         bot.tree.add_command(self.menu)
         bot.tree.error(self.on_app_command_error)
@@ -119,6 +131,7 @@ class QACog(commands.Cog, name="QA"):
                   question: app_commands.Range[str, 1, MAX_QUESTION],
                   private: bool = False) -> None:
         """Ask a question; get the passages of the article that answer it."""
+        self._check_open()
         self._check_cooldown(interaction.user.id)
         await interaction.response.defer(ephemeral=private, thinking=True)
         await self._answer(interaction, question, private)
@@ -134,6 +147,7 @@ class QACog(commands.Cog, name="QA"):
         """Context menu: the message's text is the question."""
         if not message.content.strip():
             raise app_commands.CheckFailure("That message has no text to ask about.")
+        self._check_open()
         self._check_cooldown(interaction.user.id)
         await interaction.response.defer(thinking=True)
         await self._answer(interaction, message.content, private=False)
@@ -179,6 +193,9 @@ class QACog(commands.Cog, name="QA"):
         in_thread = conversation is not None and self.settings.discord_message_content
         if not (mentioned or replied or in_thread):
             return
+        if self.draining:
+            await message.reply(RESTARTING, mention_author=False, allowed_mentions=NO_MENTIONS)
+            return
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         if not question:
             await message.reply("Ask me a question about the article, e.g. "
@@ -190,7 +207,8 @@ class QACog(commands.Cog, name="QA"):
             await message.add_reaction("⏳")
             return
         try:
-            reply = await self.service.ask_async(question, conversation)
+            async with self._tracked():
+                reply = await self.service.ask_async(question, conversation)
         except BotError as err:
             await message.reply(f"⚠️ {err}", mention_author=False, allowed_mentions=NO_MENTIONS)
             return
@@ -203,6 +221,14 @@ class QACog(commands.Cog, name="QA"):
 
     async def on_answer_button(self, interaction: discord.Interaction[Any], action: str,
                                answer_id: str, offset: int) -> None:
+        if self.draining:
+            await interaction.response.send_message(RESTARTING, ephemeral=True)
+            return
+        async with self._tracked():
+            await self._on_button(interaction, action, answer_id, offset)
+
+    async def _on_button(self, interaction: discord.Interaction[Any], action: str,
+                         answer_id: str, offset: int) -> None:
         private = bool(interaction.message and interaction.message.flags.ephemeral)
         await interaction.response.defer(ephemeral=True if action != "more" else private,
                                          thinking=True)
@@ -243,12 +269,40 @@ class QACog(commands.Cog, name="QA"):
 
     async def _answer(self, interaction: discord.Interaction[Any], question: str,
                       private: bool) -> None:
-        conversation = await self._conversation(interaction.channel)
-        reply = await self.service.ask_async(question, conversation)
-        view = self._view(reply.answer_id, reply.answer, 0, conversation is not None or private)
-        await interaction.followup.send(embed=answer_embed(reply.answer, self.service.examples),
-                                        view=view, ephemeral=private,
-                                        allowed_mentions=NO_MENTIONS)
+        async with self._tracked():
+            conversation = await self._conversation(interaction.channel)
+            reply = await self.service.ask_async(question, conversation)
+            view = self._view(reply.answer_id, reply.answer, 0,
+                              conversation is not None or private)
+            await interaction.followup.send(
+                embed=answer_embed(reply.answer, self.service.examples), view=view,
+                ephemeral=private, allowed_mentions=NO_MENTIONS)
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop taking questions and wait (at most ``timeout`` s) for those being answered;
+        True if all were. New ones meanwhile are told the bot is restarting."""
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            logger.warning("closing with %d answers still in flight", self._in_flight)
+            return False
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self) -> AsyncIterator[None]:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    def _check_open(self) -> None:
+        if self.draining:
+            raise Restarting()
 
     def _view(self, answer_id: str, answer: Any, offset: int, in_thread: bool) -> discord.ui.View:
         next_offset = offset + len(answer.excerpts) if answer.has_more else None

@@ -10,12 +10,14 @@ from pathlib import Path
 import discord
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.discord_app.client import make_bot
+from bot.discord_app.client import QACog, make_bot
 from bot.errors import BotError
 from bot.service import QAService, open_answerer
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 10.0  # how long a stop waits for answers in flight
 
 
 def warn_if_env_readable(path: Path) -> bool:
@@ -51,9 +53,16 @@ async def serve(service: QAService, settings: Settings, token: str) -> None:
     loop = asyncio.get_running_loop()
     closing: list[asyncio.Task[None]] = []
 
+    async def close() -> None:
+        cog = bot.get_cog("QA")
+        if isinstance(cog, QACog):  # answer what is in flight before going
+            await cog.drain(DRAIN_SECONDS)
+        await bot.close()
+
     def shutdown(sig: signal.Signals) -> None:
-        logger.warning("received %s; closing the Discord connection", sig.name)
-        closing.append(asyncio.create_task(bot.close()))
+        logger.warning("received %s; finishing answers in flight, then closing", sig.name)
+        if not closing:
+            closing.append(asyncio.create_task(close()))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, shutdown, sig)
