@@ -71,3 +71,53 @@ def test_locked_database_is_reported_not_lost(tmp_path: Path) -> None:
     blocker.execute("ROLLBACK")
     store.record_vote(answer, 7, 1)  # once free, the same vote goes through
     assert [v.vote for v in store.votes()] == [1]
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from bot.store import Store
+store = Store(Path(sys.argv[1]), b"k")
+answer = store.record_answer("q", True, ["p"])
+print(answer, flush=True)
+for user in range(10**6):
+    store.record_vote(answer, user, 1)
+    print(user, flush=True)  # acknowledged: the vote is committed
+"""
+
+
+def test_killed_writer_loses_no_acknowledged_vote(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from bot.config import PROJECT_ROOT
+
+    path = tmp_path / "db.sqlite3"
+    child = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=PROJECT_ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    child.stdout.readline()  # the answer id
+    acknowledged = [int(child.stdout.readline()) for _ in range(300)]
+    child.send_signal(signal.SIGKILL)  # mid-write, most likely
+    child.wait()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store = Store(path, b"k")
+    stored = {v.voter for v in store.votes()}
+    assert {store.voter(u) for u in acknowledged} <= stored
+
+
+def test_full_disk_is_reported_and_nothing_stored_is_lost(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3", b"k")
+    answer = store.record_answer("q", True, ["p"])
+    store.record_vote(answer, 1, 1)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+    with pytest.raises(StoreError, match="full"):
+        for user in range(2, 5000):
+            store.record_answer("x" * 2000, True, ["p" * 500])
+            store.record_vote(answer, user, -1)
+    assert store.voter(1) in {v.voter for v in store.votes()}
+    assert sqlite3.connect(tmp_path / "db.sqlite3").execute(
+        "PRAGMA integrity_check").fetchone()[0] == "ok"
