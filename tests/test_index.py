@@ -122,3 +122,14 @@ def test_unwritable_index_folder_still_answers(
         built, report = ensure_index(seeds, index, embedder)
     assert report.action == "built" and built.folder is None and built.passages
     assert any("could not save" in r.getMessage() for r in caplog.records)
+
+
+def test_index_from_another_model_is_never_used(fresh: tuple[Path, Path],
+                                                embedder: Embedder) -> None:
+    seeds, index = fresh
+    generation = _generation(index)
+    text = (generation / MANIFEST).read_text().replace(embedder.name, "some/other-model")
+    (generation / MANIFEST).write_text(text)
+    assert load_index(index).manifest.model == "some/other-model"
+    rebuilt, report = ensure_index(seeds, index, embedder)
+    assert report.action == "rebuilt-stale" and rebuilt.manifest.model == embedder.name

@@ -138,3 +138,36 @@ def test_empty_or_missing_seeds_folder(tmp_path: Path) -> None:
         load_documents(tmp_path)
     with pytest.raises(SeedError, match="does not exist"):
         load_documents(tmp_path / "nope")
+
+
+def test_ten_megabyte_article_is_ingested_with_exact_offsets(tmp_path: Path) -> None:
+    from bot.passages import split_passages
+
+    paragraph = ("TikTok booked revenue in many markets, and analysts wrote about it at length "
+                 "in reports that ran for pages. ") * 6
+    path = tmp_path / "big.txt"
+    path.write_text("Big report\n\n" + "\n\n".join([paragraph] * 16_000), encoding="utf-8")
+    assert path.stat().st_size > 10_000_000
+    doc = load_document(path)
+    passages = split_passages(doc)
+    assert len(passages) >= 16_000
+    for passage in passages[:: len(passages) // 50]:
+        assert doc.text[passage.start : passage.end] == passage.text
+
+
+def test_seed_that_disappears_while_loading_is_skipped(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.txt").write_text("A\n\nStays here.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("B\n\nVanishes.\n", encoding="utf-8")
+    real = Path.read_bytes
+
+    def vanish(self: Path) -> bytes:
+        if self.name == "b.txt":
+            self.unlink()
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", vanish)
+    documents, problems = load_documents(tmp_path)
+    assert [d.id for d in documents] == ["a"]
+    assert [(p.path.name, p.reason) for p in problems] == [("b.txt",
+                                                            "file disappeared while reading")]
