@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -197,8 +198,18 @@ def openvino_export(location: str, cache_dir: Path) -> Path:
         return folder
     cache_dir.mkdir(parents=True, exist_ok=True)
     logger.warning("exporting the model to OpenVINO once (a few seconds): %s", folder)
-    model = SentenceTransformer(location, device="cpu", backend="openvino",
-                                model_kwargs={"export": True, "ov_config": OV_CONFIG})
+    # The export traces the model: transformers' tracer warnings, and sentence-transformers'
+    # advice to save the export (done just below), would only alarm a first-time user.
+    st_logger = logging.getLogger("sentence_transformers.backend.utils")
+    level = st_logger.level
+    st_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = SentenceTransformer(location, device="cpu", backend="openvino",
+                                        model_kwargs={"export": True, "ov_config": OV_CONFIG})
+    finally:
+        st_logger.setLevel(level)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
     try:
         model.save(str(tmp))
