@@ -14,7 +14,7 @@ from bot.errors import InvalidQuestion
 from bot.followup import search_text
 from bot.index import Index
 from bot.passages import Passage
-from bot.qtype import expected_type, mentions_role, supplies
+from bot.qtype import AnswerType, expected_type, mentions_role, supplies
 from bot.retriever import RRF_K, Hit, Retriever
 from bot.text import has_word, normalize, terms
 
@@ -138,7 +138,8 @@ class Answerer:
         answers = []
         for question, search, vector in zip(cleaned, searches, vectors, strict=True):
             hits = self.retriever.search(search, offset + 2 * limit + 1, vector)
-            excerpts = [e for e in (self._excerpt(question, h) for h in hits) if e]
+            kind = expected_type(question)
+            excerpts = [e for e in (self._excerpt(question, kind, h) for h in hits) if e]
             answers.append(
                 Answer(
                     question=question,
@@ -149,11 +150,10 @@ class Answerer:
             )
         return answers
 
-    def _excerpt(self, question: str, hit: Hit) -> Excerpt | None:
+    def _excerpt(self, question: str, kind: AnswerType, hit: Hit) -> Excerpt | None:
         """The hit as an excerpt marking its answering sentence, or None when no sentence is
-        both evidence (similarity ≥ threshold) and of the kind asked for."""
+        both evidence (similarity ≥ threshold) and of the ``kind`` asked for."""
         passage = hit.passage
-        kind = expected_type(question)
         if not mentions_role(passage.text, question):
             return None
         answering = [

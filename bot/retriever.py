@@ -22,9 +22,6 @@ RRF_K = 60  # the constant of Cormack et al. (2009); flattens the weight of top 
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
-    rank: int
-    fused: float
-    dense: float
     # Cosine similarity of the question to each sentence of the passage, in order.
     sentence_scores: tuple[float, ...]
 
@@ -46,7 +43,7 @@ class Retriever:
         if vector is None:
             vector = self.encode([question])[0]
         n = min(max(self.candidates, limit * 3), len(self.index.passages))
-        dense_ids, dense_scores = self._dense(vector, n)
+        dense_ids = self._dense(vector, n)
         lexical_ids = self._lexical(normalize(question), n)
         candidates = list(dict.fromkeys(dense_ids + lexical_ids))
         sentence_scores = {pid: self._scores(pid, vector) for pid in candidates}
@@ -55,17 +52,13 @@ class Retriever:
         for ranking in (dense_ids, lexical_ids, by_sentence):
             for rank, pid in enumerate(ranking, start=1):
                 fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
-        dense_of = dict(zip(dense_ids, dense_scores, strict=True))
         order = sorted(fused, key=lambda pid: (-fused[pid], -max(sentence_scores[pid]), pid))
         hits: list[Hit] = []
         for pid in order:
             passage = self.index.passages[pid]
             if any(_overlaps(passage, h.passage) for h in hits):
                 continue
-            hits.append(
-                Hit(passage, len(hits) + 1, fused[pid], float(dense_of.get(pid, np.nan)),
-                    sentence_scores[pid])
-            )
+            hits.append(Hit(passage, sentence_scores[pid]))
             if len(hits) == limit:
                 break
         return hits
@@ -74,10 +67,9 @@ class Retriever:
         rows = list(self.index.sentence_rows[pid])
         return tuple(float(s) for s in self.index.sentence_vectors[rows] @ vector)
 
-    def _dense(self, vector: NDArray[np.float32], n: int) -> tuple[list[int], list[float]]:
-        scores, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
-        pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        return [i for i, _ in pairs], [s for _, s in pairs]
+    def _dense(self, vector: NDArray[np.float32], n: int) -> list[int]:
+        _, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
+        return [int(i) for i in ids[0] if i >= 0]
 
     def _lexical(self, question: str, n: int) -> list[int]:
         tokens = self.index.tokenizer.tokenize(

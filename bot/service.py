@@ -94,10 +94,8 @@ class QAService:
         stored = self.store.answer(answer_id)
         if stored is None:
             raise BotError("that answer is no longer known; ask the question again")
-        history = self.store.history(stored.conversation) if stored.conversation else []
-        # The stored question is in its own conversation's history: use what preceded it.
-        if stored.question in history:
-            history = history[: history.index(stored.question)]
+        history = (self.store.history(stored.conversation, before=answer_id)
+                   if stored.conversation else [])
         return self.answerer.ask(stored.question, offset=offset, history=history)
 
     def vote(self, answer_id: str, user_id: int | str, vote: int) -> Vote:

@@ -155,15 +155,18 @@ class Store:
             return self._db.execute("SELECT 1 FROM conversations WHERE id = ?",
                                     (conversation,)).fetchone() is not None
 
-    def history(self, conversation: str) -> list[str]:
-        """The questions of a conversation, oldest first: the one it started from, then
-        those asked in it."""
+    def history(self, conversation: str, before: str | None = None) -> list[str]:
+        """The questions of a conversation, oldest first (insertion order: timestamps can
+        tie): the one it started from, then those asked in it; with ``before`` (an answer
+        id), only those asked before it."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT a.question FROM conversations c JOIN answers a ON a.id = c.answer_id "
                 "WHERE c.id = ? UNION ALL SELECT question FROM ("
-                "SELECT question FROM answers WHERE conversation = ? ORDER BY created_at)",
-                (conversation, conversation)).fetchall()
+                "SELECT question FROM answers WHERE conversation = ? AND rowid < "
+                "COALESCE((SELECT rowid FROM answers WHERE id = ?), 1e18) "
+                "ORDER BY rowid)",
+                (conversation, conversation, before)).fetchall()
         return [r[0] for r in rows]
 
     def report(self, limit: int = 20) -> Report:

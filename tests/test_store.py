@@ -121,3 +121,13 @@ def test_full_disk_is_reported_and_nothing_stored_is_lost(tmp_path: Path) -> Non
     assert store.voter(1) in {v.voter for v in store.votes()}
     assert sqlite3.connect(tmp_path / "db.sqlite3").execute(
         "PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_history_before_an_answer_even_when_a_question_repeats(store: Store) -> None:
+    first = store.record_answer("How much revenue did TikTok make?", True, ["a"])
+    store.start_conversation("t", first)
+    store.record_answer("Is it profitable?", True, ["b"], "t")
+    repeat = store.record_answer("Is it profitable?", True, ["b"], "t")
+    assert store.history("t", before=repeat) == ["How much revenue did TikTok make?",
+                                                 "Is it profitable?"]
+    assert len(store.history("t")) == 3
