@@ -1,10 +1,10 @@
 """Build, save, load and validate the index folder.
 
 Layout: ``index/CURRENT`` names a generation folder holding ``manifest.json``,
-``passages.jsonl``, ``passages.faiss``, ``sentences.npy`` and ``bm25/``. A build writes a new
-generation in a temporary folder, renames it into place and only then replaces ``CURRENT``
-(write to a temp file, then ``os.replace``), so an interrupted build leaves the previous
-index untouched and loadable."""
+``passages.jsonl``, ``passages.faiss``, ``sentences.npy``, ``lexicon.json`` and ``bm25/``.
+A build writes a new generation in a temporary folder, renames it into place and only then
+replaces ``CURRENT`` (write to a temp file, then ``os.replace``), so an interrupted build
+leaves the previous index untouched and loadable."""
 
 from __future__ import annotations
 
@@ -27,20 +27,22 @@ import numpy as np
 from bot.embeddings import Embedder
 from bot.errors import IndexCorrupt
 from bot.ingest import Document, SeedProblem, load_documents
+from bot.lexicon import Lexicon
 from bot.passages import ChunkParams, Passage, split_passages
-from bot.text import stemmer
+from bot.text import stemmer, terms
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5  # bump when ingestion, chunking or the file layout changes
+FORMAT_VERSION = 6  # bump when ingestion, chunking or the file layout changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 VECTORS = "passages.faiss"
 SENTENCES = "sentences.npy"
+LEXICON = "lexicon.json"
 BM25_DIR = "bm25"
 # Above this many passages, exact search (IndexFlatIP, a full scan per question) gives way
 # to an inverted-file index that scans ``NPROBE`` of its lists: see vector_index.
@@ -139,6 +141,7 @@ class Index:
     sentence_vectors: NDArray[np.float32]
     bm25: Any  # bm25s.BM25
     tokenizer: Any  # bm25s.tokenization.Tokenizer
+    lexicon: Lexicon  # term frequencies over the unique sentences
     folder: Path | None
 
     def document(self, doc_id: str) -> DocumentInfo:
@@ -252,7 +255,7 @@ def assemble(
     vectors = vector_index(passage_vectors, APPROX_ABOVE)
     bm25, tokenizer = _lexical([p.search_text for p in passages])
     return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
-                 sentence_vectors, bm25, tokenizer, None)
+                 sentence_vectors, bm25, tokenizer, _sentence_lexicon(passages), None)
 
 
 def save_index(index: Index, index_dir: Path) -> Path:
@@ -271,6 +274,9 @@ def save_index(index: Index, index_dir: Path) -> Path:
             np.save(tmp / SENTENCES, index.sentence_vectors)
             index.bm25.save(str(tmp / BM25_DIR), show_progress=False)
             index.tokenizer.save_vocab(str(tmp / BM25_DIR))
+            (tmp / LEXICON).write_text(
+                json.dumps({"sentences": index.lexicon.sentences, "df": index.lexicon.df}),
+                encoding="utf-8")
             (tmp / MANIFEST).write_text(index.manifest.to_json(), encoding="utf-8")
             _fsync_tree(tmp)
             generation = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{tmp.name[5:]}"
@@ -310,11 +316,15 @@ def load_index(index_dir: Path) -> Index:
         vectors = faiss.read_index(str(folder / VECTORS))
         sentence_vectors = np.load(folder / SENTENCES, allow_pickle=False)
         bm25, tokenizer = _load_lexical(folder / BM25_DIR)
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+        table = json.loads((folder / LEXICON).read_text(encoding="utf-8"))
+        lexicon = Lexicon(int(table["sentences"]),
+                          {str(t): int(n) for t, n in table["df"].items()})
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError, AttributeError) as err:
         raise IndexCorrupt(f"{_describe(err)}") from None
-    _validate(manifest, passages, sentence_rows, vectors, sentence_vectors, bm25)
+    _validate(manifest, passages, sentence_rows, vectors, sentence_vectors, bm25, lexicon)
     return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
-                 sentence_vectors.astype(np.float32, copy=False), bm25, tokenizer, folder)
+                 sentence_vectors.astype(np.float32, copy=False), bm25, tokenizer, lexicon,
+                 folder)
 
 
 def _validate(
@@ -324,6 +334,7 @@ def _validate(
     vectors: Any,
     sentence_vectors: NDArray[Any],
     bm25: Any,
+    lexicon: Lexicon,
 ) -> None:
     n = manifest.passages
     checks = [
@@ -336,6 +347,8 @@ def _validate(
         (all(0 <= i < manifest.sentences for r in sentence_rows for i in r),
          "a passage points at a sentence that is not there"),
         (int(bm25.scores.get("num_docs", n)) == n, "the BM25 index does not match the passages"),
+        (lexicon.sentences == manifest.sentences,
+         f"term counts for {lexicon.sentences} sentences, manifest says {manifest.sentences}"),
     ]
     for ok, problem in checks:
         if not ok:
@@ -358,6 +371,18 @@ def _sentence_table(passages: list[Passage]) -> tuple[list[tuple[int, ...]], lis
             rows.append(row_of[key])
         passage_rows.append(tuple(rows))
     return passage_rows, owners
+
+
+def _sentence_lexicon(passages: list[Passage]) -> Lexicon:
+    """Term frequencies over the unique sentences (overlapping windows share some)."""
+    seen: set[tuple[str, int, int]] = set()
+    found = []
+    for p in passages:
+        for s, e in p.sentences:
+            if (p.doc_id, s, e) not in seen:
+                seen.add((p.doc_id, s, e))
+                found.append(terms(p.text[s - p.start : e - p.start]))
+    return Lexicon.of(found)
 
 
 def _lexical(texts: list[str]) -> tuple[Any, Any]:

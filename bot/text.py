@@ -79,10 +79,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 @lru_cache(maxsize=16384)
 def terms(text: str) -> frozenset[str]:
-    """Stemmed content words, as BM25 sees them (same stemmer, same English stopwords)."""
-    from bm25s.stopwords import STOPWORDS_EN
+    """Stemmed content words: BM25's stemmer, and the fuller English stopword list bm25s
+    ships (NLTK's), so question words such as "which" or "did" are not counted."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    words = [w for w in _TERM.findall(fold(text)) if w not in STOPWORDS_EN]
+    words = [w for w in _TERM.findall(fold(text)) if w not in STOPWORDS_EN_PLUS]
     return frozenset(stemmer().stemWords(words))
 
 

@@ -10,7 +10,16 @@ import pytest
 
 from bot.embeddings import Embedder
 from bot.errors import IndexCorrupt
-from bot.index import CURRENT, FORMAT_VERSION, MANIFEST, PASSAGES, VECTORS, ensure_index, load_index
+from bot.index import (
+    CURRENT,
+    FORMAT_VERSION,
+    LEXICON,
+    MANIFEST,
+    PASSAGES,
+    VECTORS,
+    ensure_index,
+    load_index,
+)
 
 
 @pytest.fixture()
@@ -40,6 +49,7 @@ def test_missing_index_is_built_then_loaded(tmp_path: Path, seeds_dir: Path,
     manifest = again.manifest
     assert manifest.model and manifest.dimension == 384 and manifest.chunking
     assert len(manifest.documents[0].sha256) == 64
+    assert again.lexicon == built.lexicon and again.lexicon.sentences == manifest.sentences
 
 
 def test_changed_seed_makes_the_index_stale(fresh: tuple[Path, Path],
@@ -56,6 +66,7 @@ def test_changed_seed_makes_the_index_stale(fresh: tuple[Path, Path],
 
 
 @pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-manifest", "drop-passage",
+                                    "lexicon-of-another-index", "lexicon-not-a-table",
                                     "missing-generation", "foreign-version"])
 def test_corrupt_index_is_reported_and_rebuilt(
     fresh: tuple[Path, Path], embedder: Embedder, damage: str,
@@ -71,6 +82,10 @@ def test_corrupt_index_is_reported_and_rebuilt(
     elif damage == "drop-passage":
         lines = (generation / PASSAGES).read_text().splitlines(keepends=True)
         (generation / PASSAGES).write_text("".join(lines[:-1]))
+    elif damage == "lexicon-of-another-index":
+        (generation / LEXICON).write_text('{"sentences": 3, "df": {"tiktok": 2}}')
+    elif damage == "lexicon-not-a-table":
+        (generation / LEXICON).write_text("[1, 2]")
     elif damage == "missing-generation":
         shutil.rmtree(generation)
     else:
