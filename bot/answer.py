@@ -1,7 +1,8 @@
 """Hits → ``Answer``: cited excerpts with the answering sentence marked, or an abstention.
 
-A hit is quoted only if one of its sentences is evidence: similar enough to the question
-(cosine ≥ ``min_evidence``) and holding the kind of answer the question asks for. When no hit
+A hit is quoted only if one of its sentences is evidence: close enough to the question (an
+evidence score ≥ ``min_evidence``, see ``bot.retriever``) and holding the kind of answer
+the question asks for. When no hit
 has such a sentence, the answer abstains instead of quoting whatever came closest."""
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import Any
 from bot.errors import InvalidQuestion
 from bot.followup import search_text
 from bot.index import Index
-from bot.passages import Passage
 from bot.qtype import AnswerType, expected_type, mentions_role, supplies
-from bot.retriever import RRF_K, Hit, Retriever
-from bot.text import has_word, normalize, terms
+from bot.retriever import Hit, Retriever
+from bot.text import has_word, normalize
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Excerpt:
     start: int  # character offsets of ``text`` in the document's source text
     end: int
     text: str
-    score: float  # cosine similarity of the question and the highlighted sentence
+    score: float  # evidence score of the highlighted sentence (see bot.retriever)
     highlight: tuple[int, int]  # source offsets of the answering sentence, within start..end
     url: str | None = None
 
@@ -86,30 +86,13 @@ def clean_question(raw: str, max_chars: int) -> str:
     return question
 
 
-def _best_sentence(question: str, passage: Passage, hit: Hit, candidates: list[int]) -> int:
-    """The candidate sentence that best answers, by reciprocal-rank fusion of its
-    similarity to the question and of the question's terms it contains."""
-    asked = terms(question)
-    overlap = {
-        i: len(asked & terms(passage.text[s - passage.start : e - passage.start]))
-        for i, (s, e) in enumerate(passage.sentences)
-    }
-    views = (hit.sentence_scores, overlap)
-    fused = dict.fromkeys(candidates, 0.0)
-    for view in views:
-        ranked = sorted(candidates, key=lambda i: (-view[i], -hit.sentence_scores[i]))
-        for rank, i in enumerate(ranked, start=1):
-            fused[i] += 1.0 / (RRF_K + rank)
-    return max(candidates, key=lambda i: (fused[i], hit.sentence_scores[i]))
-
-
 @dataclass(frozen=True)
 class Answerer:
     """The one object front ends call: questions in, ``Answer`` out."""
 
     retriever: Retriever
     top_k: int = 3
-    min_evidence: float = 0.40
+    min_evidence: float = 0.80
     max_question_chars: int = 500
 
     @property
@@ -139,7 +122,10 @@ class Answerer:
         for question, search, vector in zip(cleaned, searches, vectors, strict=True):
             hits = self.retriever.search(search, offset + 2 * limit + 1, vector)
             kind = expected_type(question)
-            excerpts = [e for e in (self._excerpt(question, kind, h) for h in hits) if e]
+            found = (self._excerpt(question, kind, h) for h in hits)
+            # Retrieval chose the candidates; the evidence of their answering sentences
+            # orders them.
+            excerpts = sorted((e for e in found if e), key=lambda e: -e.score)
             answers.append(
                 Answer(
                     question=question,
@@ -156,14 +142,15 @@ class Answerer:
         passage = hit.passage
         if not mentions_role(passage.text, question):
             return None
+        evidence = hit.evidence
         answering = [
             i for i, (s, e) in enumerate(passage.sentences)
-            if hit.sentence_scores[i] >= self.min_evidence
+            if evidence[i] >= self.min_evidence
             and supplies(passage.text[s - passage.start : e - passage.start], kind, question)
         ]
         if not answering:
             return None
-        best = _best_sentence(question, passage, hit, answering)
+        best = max(answering, key=lambda i: (evidence[i], hit.similarity[i]))
         doc = self.index.document(passage.doc_id)
         return Excerpt(
             passage_id=passage.id,
@@ -173,7 +160,7 @@ class Answerer:
             start=passage.start,
             end=passage.end,
             text=passage.text,
-            score=hit.sentence_scores[best],
+            score=evidence[best],
             highlight=passage.sentences[best],
             url=doc.url,
         )

@@ -28,10 +28,12 @@ class EvalQuestion:
 
 @dataclass(frozen=True)
 class Ranked:
-    """What a system returned for one question: whether it answered, and its excerpts."""
+    """What a system returned for one question: whether it answered, its excerpts, and
+    the sentence it marked in the first one (when it marks one)."""
 
     answered: bool
     texts: tuple[str, ...]
+    marked: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Report:
     hit_at_1: float
     hit_at_3: float
     mrr_at_5: float
+    marked_at_1: float  # the gold string is in the top excerpt's marked sentence
     abstain_acc: float
     e2e_acc: float
     median_excerpt_chars: float
@@ -88,13 +91,14 @@ def evaluate(
     answerable = [(q, r) for q, r in zip(questions, results, strict=True) if q.answerable]
     unanswerable = [(q, r) for q, r in zip(questions, results, strict=True) if not q.answerable]
     failures = []
-    h1 = h3 = rr = 0.0
+    h1 = h3 = rr = marked = 0.0
     for q, r in answerable:
         ranks = [i for i, t in enumerate(r.texts[:5], start=1) if is_hit(t, q.gold)]
         first = ranks[0] if ranks else None
         h1 += first == 1 and r.answered
         h3 += first is not None and first <= 3 and r.answered
         rr += 1.0 / first if first and r.answered else 0.0
+        marked += first == 1 and r.answered and is_hit(r.marked or "", q.gold)
         if not (first == 1 and r.answered):
             failures.append(f"miss: {q.q}")
     abstained = 0
@@ -108,6 +112,7 @@ def evaluate(
         hit_at_1=h1 / n_a,
         hit_at_3=h3 / n_a,
         mrr_at_5=rr / n_a,
+        marked_at_1=marked / n_a,
         abstain_acc=abstained / n_u if unanswerable else 1.0,
         e2e_acc=(h1 + abstained) / max(len(questions), 1),
         median_excerpt_chars=statistics.median(tops) if tops else 0.0,
@@ -127,14 +132,15 @@ class SweepRow:
 def answerer_system(answerer: Answerer, limit: int = 5) -> Callable[[Sequence[str]], list[Ranked]]:
     def system(questions: Sequence[str]) -> list[Ranked]:
         answers = answerer.ask_many(questions, limit=limit)
-        return [Ranked(a.answered, tuple(e.text for e in a.excerpts)) for a in answers]
+        return [Ranked(a.answered, tuple(e.text for e in a.excerpts),
+                       a.excerpts[0].parts()[1] if a.excerpts else None) for a in answers]
 
     return system
 
 
 def calibrate_threshold(
-    answerer: Answerer, questions: Sequence[EvalQuestion], low: float = 0.20,
-    high: float = 0.70, step: float = 0.025,
+    answerer: Answerer, questions: Sequence[EvalQuestion], low: float = 0.30,
+    high: float = 1.10, step: float = 0.025,
 ) -> tuple[float, list[SweepRow]]:
     """Sweep the evidence threshold; choose the one with the best end-to-end accuracy, and
     among equally good ones the middle of the range, the farthest from both failure modes."""

@@ -1,5 +1,9 @@
 """Question → ranked passages: dense (FAISS) and lexical (BM25) candidates fused by
-reciprocal rank, overlapping windows de-duplicated, every sentence of a hit scored."""
+reciprocal rank, overlapping windows de-duplicated, every sentence of a hit scored.
+
+A sentence's evidence score is its cosine similarity to the question plus
+``LEXICAL_WEIGHT`` times its coverage of the question's terms (``bot.lexicon``): meaning
+and wording, each able to carry a sentence the other misses."""
 
 from __future__ import annotations
 
@@ -11,19 +15,27 @@ import numpy as np
 from bot.embeddings import Embedder
 from bot.index import Index
 from bot.passages import Passage
-from bot.text import normalize
+from bot.text import normalize, terms
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 RRF_K = 60  # the constant of Cormack et al. (2009); flattens the weight of top ranks
+LEXICAL_WEIGHT = 1.0  # wording counts as much as meaning: a sentence holding every term gains 1
 
 
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
-    # Cosine similarity of the question to each sentence of the passage, in order.
-    sentence_scores: tuple[float, ...]
+    # Per sentence of the passage, in order: cosine similarity to the question, and the
+    # share of the question's terms the sentence holds.
+    similarity: tuple[float, ...]
+    coverage: tuple[float, ...]
+
+    @property
+    def evidence(self) -> tuple[float, ...]:
+        return tuple(s + LEXICAL_WEIGHT * c
+                     for s, c in zip(self.similarity, self.coverage, strict=True))
 
 
 class Retriever:
@@ -46,26 +58,34 @@ class Retriever:
         dense_ids = self._dense(vector, n)
         lexical_ids = self._lexical(normalize(question), n)
         candidates = list(dict.fromkeys(dense_ids + lexical_ids))
-        sentence_scores = {pid: self._scores(pid, vector) for pid in candidates}
-        by_sentence = sorted(candidates, key=lambda pid: -max(sentence_scores[pid]))
+        asked = terms(question)
+        scored = {pid: self._hit(pid, vector, asked) for pid in candidates}
+        best = {pid: max(hit.evidence) for pid, hit in scored.items()}
+        by_sentence = sorted(candidates, key=lambda pid: -best[pid])
         fused: dict[int, float] = {}
         for ranking in (dense_ids, lexical_ids, by_sentence):
             for rank, pid in enumerate(ranking, start=1):
                 fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
-        order = sorted(fused, key=lambda pid: (-fused[pid], -max(sentence_scores[pid]), pid))
+        order = sorted(fused, key=lambda pid: (-fused[pid], -best[pid], pid))
         hits: list[Hit] = []
         for pid in order:
-            passage = self.index.passages[pid]
-            if any(_overlaps(passage, h.passage) for h in hits):
+            if any(_overlaps(scored[pid].passage, h.passage) for h in hits):
                 continue
-            hits.append(Hit(passage, sentence_scores[pid]))
+            hits.append(scored[pid])
             if len(hits) == limit:
                 break
         return hits
 
-    def _scores(self, pid: int, vector: NDArray[np.float32]) -> tuple[float, ...]:
+    def _hit(self, pid: int, vector: NDArray[np.float32], asked: frozenset[str]) -> Hit:
+        passage = self.index.passages[pid]
         rows = list(self.index.sentence_rows[pid])
-        return tuple(float(s) for s in self.index.sentence_vectors[rows] @ vector)
+        similarity = tuple(float(s) for s in self.index.sentence_vectors[rows] @ vector)
+        coverage = tuple(
+            self.index.lexicon.coverage(asked, terms(passage.text[s - passage.start :
+                                                                   e - passage.start]))
+            for s, e in passage.sentences
+        )
+        return Hit(passage, similarity, coverage)
 
     def _dense(self, vector: NDArray[np.float32], n: int) -> list[int]:
         _, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)

@@ -16,6 +16,7 @@ from bot.retriever import Retriever
 
 SEED = PROJECT_ROOT / "seeds" / "tiktok-revenue-over-7-billion.txt"
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"
+EXTRA_SET = PROJECT_ROOT / "bench" / "extra.jsonl"
 
 # Tests never read a developer's .env.
 Settings.model_config["env_file"] = None

@@ -8,7 +8,7 @@ from bot.answer import Answerer, clean_question
 from bot.errors import InvalidQuestion
 from bot.evaluate import answerer_system, evaluate, has_boilerplate, is_hit, load_questions
 from bot.index import Index
-from tests.conftest import DEV_SET
+from tests.conftest import DEV_SET, EXTRA_SET
 
 
 def test_revenue_question_quotes_the_seven_billion_sentence(answerer: Answerer) -> None:
@@ -20,6 +20,23 @@ def test_revenue_question_quotes_the_seven_billion_sentence(answerer: Answerer) 
     assert "$7 billion" in sentence  # the answering sentence is the one marked
     assert before + sentence + after == top.text
     assert top.citation.startswith(f"¶{top.paragraph} · TikTok")
+
+
+def test_a_sentence_that_leans_on_a_pronoun_is_found_by_its_wording(
+    answerer: Answerer,
+) -> None:
+    # "It's growing really quickly in India." never names TikTok, so its embedding is far
+    # from the question's; the question's rarer words, all in that sentence, carry it.
+    answer = answerer.ask("In which country is TikTok growing really quickly?")
+    assert answer.answered
+    assert "India" in answer.excerpts[0].parts()[1]
+
+
+def test_excerpts_come_best_evidence_first(answerer: Answerer) -> None:
+    answer = answerer.ask("How is TikTok doing?", limit=5)
+    scores = [e.score for e in answer.excerpts]
+    assert len(scores) > 1 and scores == sorted(scores, reverse=True)
+    assert all(s >= answerer.min_evidence for s in scores)
 
 
 def test_excerpts_locate_exactly_in_the_source(answerer: Answerer, index: Index) -> None:
@@ -83,8 +100,15 @@ def test_dev_set_quality_floor(answerer: Answerer) -> None:
     """A regression floor at the figures measured when the threshold was calibrated
     (README, "Answer quality"); it fails if a change makes answers worse."""
     report = evaluate(load_questions(DEV_SET), answerer_system(answerer))
-    assert report.hit_at_1 >= 0.80, report.failures
-    assert report.hit_at_3 >= 0.86, report.failures
-    assert report.abstain_acc >= 0.80, report.failures
+    assert report.hit_at_1 >= 0.93, report.failures
+    assert report.marked_at_1 >= 0.73, report.failures
+    assert report.abstain_acc == 1.0, report.failures
     assert report.median_excerpt_chars <= 350
     assert not report.boilerplate_returned
+
+
+def test_check_set_quality_floor(answerer: Answerer) -> None:
+    """The same floor on the questions written apart from the dev set."""
+    report = evaluate(load_questions(EXTRA_SET), answerer_system(answerer))
+    assert report.hit_at_1 >= 0.80, report.failures
+    assert report.abstain_acc == 1.0, report.failures
