@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 
 from bot.text import fold, stemmer
 
@@ -30,8 +31,8 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     (re.compile(r"^(since )?when\b|\bwhat (date|time|day|month)\b|\bhow long ago\b"),
      AnswerType.TIME),
     (re.compile(r"^how (many|much|old|big|large|long|far|tall|often)\b"), AnswerType.NUMBER),
-    (re.compile(rf"^(what|which)('s| is| was| are| were) (the|its|their|his|her)"
-                rf"( \w+)? ({_QUANTITY_NOUNS})\b"), AnswerType.NUMBER),
+    (re.compile(rf"^(what|which)('s| is| was| are| were) ((the|its|their|his|her) )?"
+                rf"([\w.&-]+'s )?(\w+ )?({_QUANTITY_NOUNS})\b"), AnswerType.NUMBER),
     (re.compile(r"^(who|whom|whose|where)\b"), AnswerType.NAME),
 ]
 
@@ -78,6 +79,39 @@ def mentions_role(passage: str, question: str) -> bool:
     stem = stemmer()
     words = set(stem.stemWords(_WORD.findall(fold(passage))))
     return stem.stemWord(role) in words
+
+
+# A run of capitalised words that does not open a sentence: "Instagram", "Mark Zuckerberg".
+_NAME_RUN = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w’'&.-]*(?: [A-Z][\w’'&.-]*)*")
+
+
+def names_asked(question: str) -> tuple[frozenset[str], ...]:
+    """The names a question gives, each as its stemmed words ("Mark Zuckerberg's" →
+    {"mark", "zuckerberg"}). Stopwords drop out unless written in capitals ("US")."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    names = []
+    for run in _NAME_RUN.findall(question):
+        words = [w for w in _WORD.findall(run.replace(".", ""))
+                 if w.isupper() or fold(w) not in STOPWORDS_EN_PLUS]
+        if words:
+            names.append(frozenset(stemmer().stemWords([fold(w) for w in words])))
+    return tuple(names)
+
+
+def mentions_names(text: str, names: tuple[frozenset[str], ...]) -> bool:
+    """A question about Instagram is not answered by a paragraph that never names
+    Instagram. A name of several words counts as mentioned when one of them is
+    ("Mark Zuckerberg" by "Zuckerberg")."""
+    if not names:
+        return True
+    found = _stemmed_words(text)
+    return all(name & found for name in names)
+
+
+@lru_cache(maxsize=4096)
+def _stemmed_words(text: str) -> frozenset[str]:
+    return frozenset(stemmer().stemWords(_WORD.findall(fold(text.replace(".", "")))))
 
 
 def expected_type(question: str) -> AnswerType:
