@@ -14,7 +14,14 @@ from typing import Any
 from bot.errors import InvalidQuestion
 from bot.followup import search_text
 from bot.index import Index
-from bot.qtype import AnswerType, expected_type, mentions_role, supplies
+from bot.qtype import (
+    AnswerType,
+    expected_type,
+    mentions_names,
+    mentions_role,
+    names_asked,
+    supplies,
+)
 from bot.retriever import Hit, Retriever
 from bot.text import has_word, normalize
 
@@ -121,8 +128,8 @@ class Answerer:
         answers = []
         for question, search, vector in zip(cleaned, searches, vectors, strict=True):
             hits = self.retriever.search(search, offset + 2 * limit + 1, vector)
-            kind = expected_type(question)
-            found = (self._excerpt(question, kind, h) for h in hits)
+            kind, names = expected_type(question), names_asked(question)
+            found = (self._excerpt(question, kind, names, h) for h in hits)
             # Retrieval chose the candidates; the evidence of their answering sentences
             # orders them.
             excerpts = sorted((e for e in found if e), key=lambda e: -e.score)
@@ -136,11 +143,16 @@ class Answerer:
             )
         return answers
 
-    def _excerpt(self, question: str, kind: AnswerType, hit: Hit) -> Excerpt | None:
+    def _excerpt(
+        self, question: str, kind: AnswerType, names: tuple[frozenset[str], ...], hit: Hit,
+    ) -> Excerpt | None:
         """The hit as an excerpt marking its answering sentence, or None when no sentence is
-        both evidence (similarity ≥ threshold) and of the ``kind`` asked for."""
+        both evidence (score ≥ threshold) and of the ``kind`` asked for, or when the
+        passage's paragraph does not mention the role or the names the question gives."""
         passage = hit.passage
         if not mentions_role(passage.text, question):
+            return None
+        if not mentions_names(self.index.block_text(passage), names):
             return None
         evidence = hit.evidence
         answering = [

@@ -312,7 +312,7 @@ def _synthetic(n: int, questions: Any, words: list[str], rng: Any) -> Index:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     vocab = np.array(words)
     texts = [" ".join(vocab[rng.integers(0, len(vocab), 12)]) for _ in range(n)]
-    passages = [Passage(f"syn:{i}", "syn", 1, 0, len(t), t, ((0, len(t)),))
+    passages = [Passage(f"syn:{i}", "syn", 1, 0, len(t), t, ((0, len(t)),), i)
                 for i, t in enumerate(texts)]
     manifest = Manifest(0, "synthetic", dim, {}, (), n, n, "", "")
     rows: list[tuple[int, ...]] = [(i,) for i in range(n)]

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6  # bump when ingestion, chunking or the file layout changes
+FORMAT_VERSION = 7  # bump when ingestion, chunking or the file layout changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
@@ -146,6 +147,17 @@ class Index:
 
     def document(self, doc_id: str) -> DocumentInfo:
         return next(d for d in self.manifest.documents if d.id == doc_id)
+
+    def block_text(self, passage: Passage) -> str:
+        """The text of the passage's whole block (every window of a long paragraph)."""
+        return " ".join(p.text for p in self._blocks[(passage.doc_id, passage.block)])
+
+    @cached_property
+    def _blocks(self) -> dict[tuple[str, int], list[Passage]]:
+        members: dict[tuple[str, int], list[Passage]] = {}
+        for p in self.passages:
+            members.setdefault((p.doc_id, p.block), []).append(p)
+        return members
 
 
 @dataclass(frozen=True)
@@ -419,6 +431,7 @@ def _passage_from_row(row: dict[str, Any]) -> Passage:
         id=row["id"], doc_id=row["doc_id"], paragraph=int(row["paragraph"]),
         start=int(row["start"]), end=int(row["end"]), text=row["text"],
         sentences=tuple((int(s), int(e)) for s, e in row["sentences"]),
+        block=int(row["block"]),
     )
 
 

@@ -35,6 +35,9 @@ class Passage:
     end: int
     text: str
     sentences: tuple[tuple[int, int], ...]
+    # Where the passage's block starts: its paragraph, or the paragraph introducing it.
+    # The windows of one long paragraph share it.
+    block: int
 
     @property
     def search_text(self) -> str:
@@ -62,6 +65,7 @@ def split_passages(doc: Document, params: ChunkParams | None = None) -> list[Pas
                     end=w_end,
                     text=text,
                     sentences=tuple(window),
+                    block=start,
                 )
             )
     return passages

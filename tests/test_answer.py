@@ -32,6 +32,13 @@ def test_a_sentence_that_leans_on_a_pronoun_is_found_by_its_wording(
     assert "India" in answer.excerpts[0].parts()[1]
 
 
+def test_a_name_the_paragraph_never_mentions_is_not_answered(answerer: Answerer) -> None:
+    # The revenue sentence is close to both questions; only one is about its subject.
+    assert answerer.ask("How much revenue did TikTok make?").answered
+    assert not answerer.ask("How much revenue did Instagram make?").answered
+    assert not answerer.ask("How many installs does Lasso have?").answered
+
+
 def test_excerpts_come_best_evidence_first(answerer: Answerer) -> None:
     answer = answerer.ask("How is TikTok doing?", limit=5)
     scores = [e.score for e in answer.excerpts]
@@ -71,8 +78,8 @@ def test_overlapping_windows_are_not_both_returned(answerer: Answerer) -> None:
 
 
 def test_more_excerpts_continue_where_the_first_page_ended(answerer: Answerer) -> None:
-    first = answerer.ask("What did Zuckerberg say about TikTok?", limit=1)
-    second = answerer.ask("What did Zuckerberg say about TikTok?", offset=1, limit=1)
+    first = answerer.ask("How is TikTok doing?", limit=1)
+    second = answerer.ask("How is TikTok doing?", offset=1, limit=1)
     assert first.has_more and second.excerpts
     assert first.excerpts[0].passage_id != second.excerpts[0].passage_id
 

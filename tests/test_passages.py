@@ -19,8 +19,13 @@ def test_passages_are_exact_spans_of_the_source() -> None:
 
 def test_introducing_paragraph_joins_the_quote() -> None:
     doc = load_document(SEED)
-    first = next(p for p in split_passages(doc) if p.text.startswith("Here’s an excerpt"))
+    passages = split_passages(doc)
+    first = next(p for p in passages if p.text.startswith("Here’s an excerpt"))
     assert "TikTok is doing well" in first.text  # the quote it introduces is in the same passage
+    # Every window of the quote belongs to the block the introduction opens, and no other.
+    block = [p for p in passages if p.block == first.block]
+    assert any("growing really quickly in India" in p.text for p in block)
+    assert not any("1.4 billion installs" in p.text for p in block)
 
 
 def test_long_paragraphs_become_overlapping_windows() -> None:
