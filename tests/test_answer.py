@@ -118,4 +118,4 @@ def test_check_set_quality_floor(answerer: Answerer) -> None:
     """The same floor on the questions written apart from the dev set."""
     report = evaluate(load_questions(EXTRA_SET), answerer_system(answerer))
     assert report.hit_at_1 >= 0.80, report.failures
-    assert report.abstain_acc == 1.0, report.failures
+    assert report.abstain_acc >= 0.95, report.failures
