@@ -35,7 +35,7 @@ class Excerpt:
     start: int  # character offsets of ``text`` in the document's source text
     end: int
     text: str
-    score: float  # evidence score of the highlighted sentence (see bot.retriever)
+    score: float  # the best evidence score among its sentences (see bot.retriever)
     highlight: tuple[int, int]  # source offsets of the answering sentence, within start..end
     url: str | None = None
 
@@ -146,23 +146,26 @@ class Answerer:
     def _excerpt(
         self, question: str, kind: AnswerType, names: tuple[frozenset[str], ...], hit: Hit,
     ) -> Excerpt | None:
-        """The hit as an excerpt marking its answering sentence, or None when no sentence is
-        both evidence (score ≥ threshold) and of the ``kind`` asked for, or when the
-        passage's paragraph does not mention the role or the names the question gives."""
+        """The hit as an excerpt, or None when no sentence is both evidence (score ≥
+        threshold) and of the ``kind`` asked for, or when the passage's paragraph does not
+        mention the role or the names the question gives. The sentence marked is the one of
+        that kind closest in meaning to the question."""
         passage = hit.passage
         if not mentions_role(passage.text, question):
             return None
         if not mentions_names(self.index.block_text(passage), names):
             return None
         evidence = hit.evidence
-        answering = [
+        typed = [
             i for i, (s, e) in enumerate(passage.sentences)
-            if evidence[i] >= self.min_evidence
-            and supplies(passage.text[s - passage.start : e - passage.start], kind, question)
+            if supplies(passage.text[s - passage.start : e - passage.start], kind, question)
         ]
-        if not answering:
+        if not typed or max(evidence[i] for i in typed) < self.min_evidence:
             return None
-        best = max(answering, key=lambda i: (evidence[i], hit.similarity[i]))
+        strongest = max(typed, key=lambda i: evidence[i])
+        # Wording finds the passage; meaning pinpoints the sentence. A sentence that repeats
+        # the question's premise ("... were leaked") often outscores the answer on coverage.
+        best = max(typed, key=lambda i: (hit.similarity[i], evidence[i]))
         doc = self.index.document(passage.doc_id)
         return Excerpt(
             passage_id=passage.id,
@@ -172,7 +175,7 @@ class Answerer:
             start=passage.start,
             end=passage.end,
             text=passage.text,
-            score=evidence[best],
+            score=evidence[strongest],
             highlight=passage.sentences[best],
             url=doc.url,
         )
