@@ -26,6 +26,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE_RUN = re.compile(r"\s+")
 _WORD = re.compile(r"\w")
 _TERM = re.compile(r"\w\w+")
+_HASHTAG = re.compile(r"#(\w+)")
+_CAMEL_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 def normalize(text: str) -> str:
@@ -80,9 +82,12 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 @lru_cache(maxsize=16384)
 def terms(text: str) -> frozenset[str]:
     """Stemmed content words: BM25's stemmer, and the fuller English stopword list bm25s
-    ships (NLTK's), so question words such as "which" or "did" are not counted."""
+    ships (NLTK's), so question words such as "which" or "did" are not counted. A hashtag
+    counts as itself and as the words it joins."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+    # A hashtag also counts as the words it joins: #BreakUpBigTech → break, big, tech.
+    text = _HASHTAG.sub(lambda m: f"{m[0]} {' '.join(_CAMEL_PART.findall(m[1]))}", text)
     words = [w for w in _TERM.findall(fold(text)) if w not in STOPWORDS_EN_PLUS]
     return frozenset(stemmer().stemWords(words))
 

@@ -35,3 +35,9 @@ def test_coverage_is_the_weighted_share_of_the_question_found() -> None:
 @given(st.text(max_size=80), st.text(max_size=80))
 def test_coverage_stays_between_zero_and_one(question: str, sentence: str) -> None:
     assert 0.0 <= LEXICON.coverage(terms(question), terms(sentence)) <= 1.0 + 1e-9
+
+
+def test_a_hashtag_counts_as_the_words_it_joins() -> None:
+    assert terms("#BreakUpBigTech.") >= {"breakupbigtech", "break", "big", "tech"}
+    asked = terms("What is the hashtag about breaking up big tech?")
+    assert LEXICON.coverage(asked, terms("#BreakUpBigTech.")) > 0.5
