@@ -17,6 +17,7 @@ from bot.retriever import Retriever
 SEED = PROJECT_ROOT / "seeds" / "tiktok-revenue-over-7-billion.txt"
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"
 EXTRA_SET = PROJECT_ROOT / "bench" / "extra.jsonl"
+HOLDOUT_SET = PROJECT_ROOT / "bench" / "holdout.jsonl"
 
 # Tests never read a developer's .env.
 Settings.model_config["env_file"] = None

@@ -8,7 +8,7 @@ from bot.answer import Answerer, clean_question
 from bot.errors import InvalidQuestion
 from bot.evaluate import answerer_system, evaluate, has_boilerplate, is_hit, load_questions
 from bot.index import Index
-from tests.conftest import DEV_SET, EXTRA_SET
+from tests.conftest import DEV_SET, EXTRA_SET, HOLDOUT_SET
 
 
 def test_revenue_question_quotes_the_seven_billion_sentence(answerer: Answerer) -> None:
@@ -112,6 +112,14 @@ def test_dev_set_quality_floor(answerer: Answerer) -> None:
     assert report.abstain_acc == 1.0, report.failures
     assert report.median_excerpt_chars <= 350
     assert not report.boilerplate_returned
+
+
+def test_held_out_set_quality_floor(answerer: Answerer) -> None:
+    """The questions never calibrated on: paraphrases and near-topic questions the article
+    does not answer, the hardest kind."""
+    report = evaluate(load_questions(HOLDOUT_SET), answerer_system(answerer))
+    assert report.hit_at_1 >= 0.68, report.failures
+    assert report.abstain_acc >= 0.75, report.failures
 
 
 def test_check_set_quality_floor(answerer: Answerer) -> None:
