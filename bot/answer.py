@@ -2,8 +2,8 @@
 
 A hit is quoted only if one of its sentences is evidence: close enough to the question (an
 evidence score ≥ ``min_evidence``, see ``bot.retriever``) and holding the kind of answer
-the question asks for. When no hit
-has such a sentence, the answer abstains instead of quoting whatever came closest."""
+the question asks for. When no hit has such a sentence, the answer abstains instead of
+quoting whatever came closest. Excerpts are ordered by their best evidence."""
 
 from __future__ import annotations
 

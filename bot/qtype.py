@@ -3,7 +3,10 @@
 Classic answer typing: a "how many" question is answered by a number, a "when" question by
 a time, a "who" question by a name. A sentence that is similar to the question but holds no
 answer of that kind does not answer it ("What year did X launch?" is not answered by a
-sentence about X that names no year). Questions of no clear type accept any sentence."""
+sentence about X that names no year). Questions of no clear type accept any sentence.
+
+What a question names constrains where its answer can be: a role ("Who is X's CEO?") or a
+name ("What is Instagram's revenue?") the passage never mentions rules the passage out."""
 
 from __future__ import annotations
 
