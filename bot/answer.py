@@ -14,6 +14,7 @@ from typing import Any
 from bot.errors import InvalidQuestion
 from bot.followup import search_text
 from bot.index import Index
+from bot.overview import is_overview
 from bot.qtype import (
     AnswerType,
     expected_type,
@@ -122,7 +123,7 @@ class Answerer:
         InvalidQuestion for the first question that cannot be searched."""
         cleaned = [clean_question(q, self.max_question_chars) for q in questions]
         histories = histories or [()] * len(cleaned)
-        searches = [search_text(q, h) for q, h in zip(cleaned, histories, strict=True)]
+        searches = [self._search_text(q, h) for q, h in zip(cleaned, histories, strict=True)]
         vectors = self.retriever.encode(searches)
         limit = limit or self.top_k
         answers = []
@@ -142,6 +143,13 @@ class Answerer:
                 )
             )
         return answers
+
+    def _search_text(self, question: str, history: Sequence[str]) -> str:
+        """A question about the whole article is searched as its title; a follow-up
+        together with the question it follows; any other question as it is."""
+        if is_overview(question):
+            return " ".join(d.title for d in self.index.manifest.documents)
+        return search_text(question, history)
 
     def _excerpt(
         self, question: str, kind: AnswerType, names: tuple[frozenset[str], ...], hit: Hit,
