@@ -79,9 +79,7 @@ def mentions_role(passage: str, question: str) -> bool:
     role = role_word(question)
     if role is None:
         return True
-    stem = stemmer()
-    words = set(stem.stemWords(_WORD.findall(fold(passage))))
-    return stem.stemWord(role) in words
+    return stemmer().stemWord(role) in _stemmed_words(passage)
 
 
 # A run of capitalised words that does not open a sentence: "Instagram", "Mark Zuckerberg".
