@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from bot.answer import Answer, Answerer, clean_question
 from bot.config import PROJECT_ROOT, Settings
@@ -43,8 +44,10 @@ def main(ctx: click.Context) -> None:
     """Answer questions about the articles in seeds/ by quoting the passages that answer them."""
     try:
         settings = Settings()
-    except ValueError as err:  # pydantic reports every bad setting; show the first
-        raise BotError(f"bad setting: {str(err).splitlines()[1:3]}") from None
+    except ValidationError as err:  # pydantic reports every bad setting; show the first
+        raise BotError(_setting_problem(err)) from None
+    except ValueError as err:
+        raise BotError(f"bad setting: {str(err).splitlines()[0]}") from None
     level = settings.log_level.upper()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.root.handlers:  # libraries that set their own levels, too
@@ -192,6 +195,18 @@ def bench(settings: Settings, eval_path: Path, sizes: str, out: Path) -> None:
                   log=lambda line: click.echo(line, err=True))
     click.echo(table(results))
     click.echo(f"\nwrote {out / 'latest.json'} and {out / 'latest.png'}")
+
+
+def _setting_problem(err: ValidationError) -> str:
+    """'bad setting BOT_MIN_EVIDENCE='5': input should be less than or equal to 2'."""
+    first = err.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    # A field read under an alias (DISCORD_TOKEN) is reported by that name, the others by
+    # their prefixed one.
+    prefix = Settings.model_config.get("env_prefix", "")
+    name = f"{prefix}{field}" if field in Settings.model_fields else field
+    message = first["msg"][:1].lower() + first["msg"][1:]
+    return f"bad setting {name.upper()}={first.get('input')!r}: {message}"
 
 
 def _open(settings: Settings) -> Answerer:

@@ -117,3 +117,14 @@ def test_index_command_names_skipped_seeds(cli_env: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 2
     assert "broken.md" in result.stderr and "indexed 10 passages" in result.stdout
     assert run("ask", "--json", "What is Lasso?").exit_code == 0
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("BOT_MIN_EVIDENCE", "5", "bad setting BOT_MIN_EVIDENCE='5': input should be less than"),
+    ("BOT_TOP_K", "many", "bad setting BOT_TOP_K='many': input should be a valid integer"),
+    ("DISCORD_SHARDS", "abc", "bad setting DISCORD_SHARDS='abc'"),
+])
+def test_bad_setting_is_named_in_one_line(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                          variable: str, value: str, expected: str) -> None:
+    monkeypatch.setenv(variable, value)
+    assert expected in _one_line_error(run("ask", "What is Lasso?"))
