@@ -1,0 +1,93 @@
+"""The benchmark's results as Markdown tables and a chart."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def table(r: dict[str, Any]) -> str:
+    p = r["peer"]
+    rows = [
+        ("Hit@1", f"{r['hit_at_1']:.2f}", f"{p['hit_at_1']:.2f}"),
+        ("Hit@3", f"{r['hit_at_3']:.2f}", f"{p['hit_at_3']:.2f}"),
+        ("MRR@5", f"{r['mrr_at_5']:.2f}", f"{p['mrr_at_5']:.2f}"),
+        ("abstention accuracy", f"{r['abstain_acc']:.2f}", f"{p['abstain_acc']:.2f}"),
+        ("end-to-end accuracy", f"{r['e2e_acc']:.2f}", f"{p['e2e_acc']:.2f}"),
+        ("median top excerpt (chars)", f"{r['median_excerpt_chars']:.0f}",
+         f"{p['median_excerpt_chars']:.0f}"),
+        ("boilerplate ever returned", str(r["boilerplate_returned"]).lower(),
+         str(p["boilerplate_returned"]).lower()),
+    ]
+    speed = [
+        ("warm latency p50 / p95", f"{r['latency_p50_ms']:.1f} / {r['latency_p95_ms']:.1f} ms",
+         f"bare torch encode {r['bare_encode_p50_ms']:.1f} / {r['bare_encode_p95_ms']:.1f} ms",
+         f"{r['latency_ratio']:.2f}x"),
+        ("start to first answer", f"{r['start_s']:.2f} s",
+         f"bare import+load+encode {r['bare_start_s']:.2f} s", f"{r['start_ratio']:.2f}x"),
+        ("peak RSS", f"{r['rss_mb']:.0f} MB", f"bare model loaded {r['bare_rss_mb']:.0f} MB",
+         f"{r['rss_ratio']:.2f}x"),
+        ("burst of 64", f"{r['burst_qps']:.0f} q/s",
+         f"one by one {r['burst_one_by_one_qps']:.0f} q/s", f"{r['burst_speedup']:.2f}x"),
+        ("index build per 1k passages", f"{r['build_s_per_1k']:.1f} s",
+         f"bare batch encode {r['bare_encode_s_per_1k']:.1f} s",
+         f"{r['build_ratio']:.2f}x throughput"),
+    ]
+    lines = ["| quality | this bot | peer (chunk 1000) |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines += ["", "| speed | this bot | baseline, same run | ratio |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in speed]
+    lines += ["", "| passages | retrieval ms | per question (encode + retrieval) | index "
+              "| recall@10 vs exact |", "|---|---|---|---|---|"]
+    for row in r["scale"]:
+        recall = f"{row['recall_at_10']:.3f}" if "recall_at_10" in row else "exact"
+        lines.append(f"| {row['passages']:,} | {row['search_ms']:.2f} ({row['ratio']:.1f}x) | "
+                     f"{row['question_ms']:.2f} ms ({row['question_ratio']:.2f}x) | "
+                     f"{row.get('faiss_index', 'IndexFlatIP')} | {recall} |")
+    return "\n".join(lines)
+
+
+def chart(r: dict[str, Any], ours: list[float], bare: list[float], peer: list[float],
+           path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.boxplot([ours, bare, peer], showfliers=False)
+    left.set_xticks([1, 2, 3], ["this bot\n(answer)", "bare torch\n(encode)", "peer\n(search)"])
+    left.set_ylabel("ms per question (warm)")
+    left.set_title("Latency")
+    keys = ["hit_at_1", "hit_at_3", "abstain_acc", "e2e_acc"]
+    x = np.arange(len(keys))
+    right.bar(x - 0.2, [r[k] for k in keys], 0.4, label="this bot")
+    right.bar(x + 0.2, [r["peer"][k] for k in keys], 0.4, label="peer (chunk 1000)")
+    right.set_xticks(x, ["Hit@1", "Hit@3", "abstain", "end-to-end"])
+    right.set_ylim(0, 1.05)
+    right.set_title("Quality")
+    right.legend(loc="lower left")
+    fig.suptitle(f"{r['machine']}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def pct(values: list[float], q: int) -> float:
+    return float(np.percentile(values, q))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
