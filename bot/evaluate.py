@@ -1,12 +1,18 @@
 """Answer quality on a JSONL question set: ``{"q", "answer": [gold strings], "kind"}`` per line,
-``kind`` "unanswerable" (with no gold strings) for questions the article does not answer."""
+``kind`` "unanswerable" (with no gold strings) for questions the article does not answer.
+
+The question bank (``bench/bank.jsonl``) also gives, per question, the article sentence(s)
+that answer it (``"sentences"``), its ``"split"`` (fit or val) and its ``"fact"``; there an
+excerpt is right when it holds an answering sentence, and a marked sentence when it is one.
+Questions off the article's subject altogether have kind "offtopic" (the bank) or are listed
+in ``bench/offtopic.txt`` (the older sets)."""
 
 from __future__ import annotations
 
 import json
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answer import Answerer
@@ -14,16 +20,41 @@ from bot.errors import BotError
 from bot.ingest import is_furniture, opens_comments
 from bot.text import fold
 
+OFFTOPIC_LIST = Path(__file__).resolve().parent.parent / "bench" / "offtopic.txt"
+
 
 @dataclass(frozen=True)
 class EvalQuestion:
     q: str
     gold: tuple[str, ...]
     kind: str
+    sentences: tuple[str, ...] = ()  # the article sentences that answer it (the bank)
+    split: str = ""
+    fact: str | None = None
 
     @property
     def answerable(self) -> bool:
-        return bool(self.gold)
+        return bool(self.gold or self.sentences)
+
+    @property
+    def offtopic(self) -> bool:
+        return self.kind == "offtopic"
+
+    def is_hit(self, text: str) -> bool:
+        """``text`` (an excerpt) holds the answer: an answering sentence when they are
+        known, else a gold string."""
+        if self.sentences:
+            folded = fold(text)
+            return any(fold(s) in folded for s in self.sentences)
+        return is_hit(text, self.gold)
+
+    def is_marked(self, sentence: str) -> bool:
+        """``sentence`` (the one marked) is an answering sentence, or holds a gold string."""
+        if self.sentences:
+            marked = fold(sentence)
+            return bool(marked) and any(marked in fold(s) or fold(s) in marked
+                                        for s in self.sentences)
+        return is_hit(sentence, self.gold)
 
 
 @dataclass(frozen=True)
@@ -34,6 +65,13 @@ class Ranked:
     answered: bool
     texts: tuple[str, ...]
     marked: str | None = None
+    # "answered", "tentative" (the closest passage, flagged as unsure) or "none"; systems
+    # with two outcomes leave it to ``answered``.
+    status: str = ""
+
+    @property
+    def outcome(self) -> str:
+        return self.status or ("answered" if self.answered else "none")
 
 
 @dataclass(frozen=True)
@@ -48,6 +86,14 @@ class Report:
     boilerplate_returned: bool
     answerable: int
     unanswerable: int
+    # Three outcomes: the right passage first, answered or tentative; right and answered
+    # (confident); unanswerable questions answered confidently; off-topic ones quoted at all.
+    right_on_top: float = 0.0
+    right_confident: float = 0.0
+    unanswerable_confident: float = 0.0
+    unanswerable_tentative: float = 0.0
+    offtopic: int = 0
+    offtopic_quoted: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -57,20 +103,38 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise BotError(f"cannot read the question set {path}: {err}") from None
+    offtopic = _offtopic_list()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+            kind = str(row.get("kind", ""))
+            if kind == "unanswerable" and row["q"] in offtopic:
+                kind = "offtopic"
             questions.append(
                 EvalQuestion(str(row["q"]), tuple(str(g) for g in row.get("answer") or ()),
-                             str(row.get("kind", "")))
+                             kind, tuple(str(s) for s in row.get("sentences") or ()),
+                             str(row.get("split", "")), row.get("fact"))
             )
         except (ValueError, KeyError, TypeError):
             raise BotError(
                 f"{path.name} line {number} is not a {{\"q\", \"answer\"}} object"
             ) from None
     return questions
+
+
+def _offtopic_list() -> frozenset[str]:
+    try:
+        lines = OFFTOPIC_LIST.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return frozenset()
+    return frozenset(x.strip() for x in lines if x.strip() and not x.startswith("#"))
+
+
+def split(questions: Sequence[EvalQuestion], part: str) -> list[EvalQuestion]:
+    """The bank's fitting ("fit") or validation ("val") part."""
+    return [q for q in questions if q.split == part]
 
 
 def is_hit(text: str, gold: Sequence[str]) -> bool:
@@ -91,21 +155,25 @@ def evaluate(
     answerable = [(q, r) for q, r in zip(questions, results, strict=True) if q.answerable]
     unanswerable = [(q, r) for q, r in zip(questions, results, strict=True) if not q.answerable]
     failures = []
-    h1 = h3 = rr = marked = 0.0
+    h1 = h3 = rr = marked = on_top = 0.0
     for q, r in answerable:
-        ranks = [i for i, t in enumerate(r.texts[:5], start=1) if is_hit(t, q.gold)]
+        ranks = [i for i, t in enumerate(r.texts[:5], start=1) if q.is_hit(t)]
         first = ranks[0] if ranks else None
         h1 += first == 1 and r.answered
         h3 += first is not None and first <= 3 and r.answered
         rr += 1.0 / first if first and r.answered else 0.0
-        marked += first == 1 and r.answered and is_hit(r.marked or "", q.gold)
+        marked += first == 1 and r.answered and q.is_marked(r.marked or "")
+        on_top += first == 1 and r.outcome != "none"
         if not (first == 1 and r.answered):
-            failures.append(f"miss: {q.q}")
-    abstained = 0
+            failures.append(f"{'tentative' if first == 1 else 'miss'}: {q.q}")
+    abstained = confident = tentative = 0
     for q, r in unanswerable:
         abstained += not r.answered
-        if r.answered:
-            failures.append(f"answered: {q.q}")
+        confident += r.outcome == "answered"
+        tentative += r.outcome == "tentative"
+        if r.outcome != "none":
+            failures.append(f"{r.outcome}: {q.q}")
+    offtopic = [r for q, r in unanswerable if q.offtopic]
     n_a, n_u = max(len(answerable), 1), max(len(unanswerable), 1)
     tops = [len(r.texts[0]) for _, r in zip(questions, results, strict=True) if r.texts]
     return Report(
@@ -119,37 +187,21 @@ def evaluate(
         boilerplate_returned=any(has_boilerplate(t) for r in results for t in r.texts),
         answerable=len(answerable),
         unanswerable=len(unanswerable),
+        right_on_top=on_top / n_a,
+        right_confident=h1 / n_a,
+        unanswerable_confident=confident / n_u if unanswerable else 0.0,
+        unanswerable_tentative=tentative / n_u if unanswerable else 0.0,
+        offtopic=len(offtopic),
+        offtopic_quoted=sum(r.outcome != "none" for r in offtopic),
         failures=failures,
     )
-
-
-@dataclass(frozen=True)
-class SweepRow:
-    threshold: float
-    report: Report
 
 
 def answerer_system(answerer: Answerer, limit: int = 5) -> Callable[[Sequence[str]], list[Ranked]]:
     def system(questions: Sequence[str]) -> list[Ranked]:
         answers = answerer.ask_many(questions, limit=limit)
         return [Ranked(a.answered, tuple(e.text for e in a.excerpts),
-                       a.excerpts[0].parts()[1] if a.excerpts else None) for a in answers]
+                       a.excerpts[0].parts()[1] if a.excerpts else None, a.status.value)
+                for a in answers]
 
     return system
-
-
-def calibrate_threshold(
-    answerer: Answerer, questions: Sequence[EvalQuestion], low: float = 0.30,
-    high: float = 1.10, step: float = 0.025,
-) -> tuple[float, list[SweepRow]]:
-    """Sweep the evidence threshold; choose the one with the best end-to-end accuracy, and
-    among equally good ones the middle of the range, the farthest from both failure modes."""
-    rows = []
-    steps = round((high - low) / step)
-    for i in range(steps + 1):
-        threshold = round(low + i * step, 4)
-        trial = replace(answerer, min_evidence=threshold)
-        rows.append(SweepRow(threshold, evaluate(questions, answerer_system(trial))))
-    best = max(r.report.e2e_acc for r in rows)
-    tied = [r.threshold for r in rows if r.report.e2e_acc == best]
-    return tied[len(tied) // 2], rows
