@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install repl index discord bench soak report test lint calibrate clean
+.PHONY: install repl index discord bench soak report test lint fit clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,8 @@ soak: $(STAMP)
 report: $(STAMP)
 	$(PY) -m bot report
 
-calibrate: $(STAMP)
-	$(PY) -m bot calibrate
+fit: $(STAMP)
+	$(PY) -m bot fit
 
 lint: $(STAMP)
 	$(PY) -m ruff check bot tests tools

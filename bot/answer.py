@@ -1,30 +1,40 @@
-"""Hits → ``Answer``: cited excerpts with the answering sentence marked, or an abstention.
+"""Hits → ``Answer``: cited excerpts with the answering sentence marked, one of three ways.
 
-A hit is quoted only if one of its sentences is evidence: close enough to the question (an
-evidence score ≥ ``min_evidence``, see ``bot.retriever``) and holding the kind of answer
-the question asks for. When no hit has such a sentence, the answer abstains instead of
-quoting whatever came closest. Excerpts are ordered by their best evidence."""
+The answerability model (``bot.answerability``) scores every candidate sentence, ranks the
+passages by their best sentence, and gives the best one a confidence. Confident: the
+passages are quoted (``answered``). Unsure: the closest passage is quoted as such
+(``tentative``). Otherwise: "the article doesn't say" (``none``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from bot.answerability.features import (
+    Candidate,
+    Question,
+    analyse,
+    answer_row,
+    sentence_rows,
+    topic_row,
+)
+from bot.answerability.model import AnswerModel, Outcome, load_model, sigmoid
 from bot.errors import InvalidQuestion
 from bot.followup import search_text
 from bot.index import Index
 from bot.overview import is_overview
-from bot.qtype import (
-    AnswerType,
-    expected_type,
-    mentions_names,
-    mentions_role,
-    names_asked,
-    supplies,
-)
-from bot.retriever import Hit, Retriever
+from bot.retriever import Hit, Retriever, overlaps
 from bot.text import has_word, normalize
+
+# Beyond the first excerpt, others are quoted when their sentence is at least this likely,
+# relative to the first one's; "more excerpts" pages through those above MORE_FLOOR.
+ALSO_RELATIVE = 0.5
+MORE_FLOOR = 0.02
+# With a single candidate there is no rival: its lead counts as this many log-odds.
+RIVAL_ABSENT = 10.0
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class Excerpt:
     start: int  # character offsets of ``text`` in the document's source text
     end: int
     text: str
-    score: float  # the best evidence score among its sentences (see bot.retriever)
+    score: float  # the probability that its marked sentence answers (the sentence model)
     highlight: tuple[int, int]  # source offsets of the answering sentence, within start..end
     url: str | None = None
 
@@ -53,15 +63,28 @@ class Excerpt:
 @dataclass(frozen=True)
 class Answer:
     question: str
-    answered: bool
+    status: Outcome
     excerpts: tuple[Excerpt, ...]
-    # More evidence-bearing excerpts exist beyond these (for a "more" action).
+    # The probability that the first excerpt answers the question (the answer model).
+    confidence: float = 0.0
+    # More excerpts worth reading exist beyond these (for a "more" action).
     has_more: bool = False
+
+    @property
+    def answered(self) -> bool:
+        """Confidently answered (a tentative answer is not)."""
+        return self.status is Outcome.ANSWERED
+
+    @property
+    def tentative(self) -> bool:
+        return self.status is Outcome.TENTATIVE
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "status": self.status.value,
             "answered": self.answered,
+            "confidence": round(self.confidence, 4),
             "excerpts": [
                 {
                     "text": e.text,
@@ -100,8 +123,8 @@ class Answerer:
 
     retriever: Retriever
     top_k: int = 3
-    min_evidence: float = 0.80
     max_question_chars: int = 500
+    model: AnswerModel = field(default_factory=load_model)
 
     @property
     def index(self) -> Index:
@@ -126,23 +149,35 @@ class Answerer:
         searches = [self._search_text(q, h) for q, h in zip(cleaned, histories, strict=True)]
         vectors = self.retriever.encode(searches)
         limit = limit or self.top_k
-        answers = []
-        for question, search, vector in zip(cleaned, searches, vectors, strict=True):
-            hits = self.retriever.search(search, offset + 2 * limit + 1, vector)
-            kind, names = expected_type(question), names_asked(question)
-            found = (self._excerpt(question, kind, names, h) for h in hits)
-            # Retrieval chose the candidates; the evidence of their answering sentences
-            # orders them.
-            excerpts = sorted((e for e in found if e), key=lambda e: -e.score)
-            answers.append(
-                Answer(
-                    question=question,
-                    answered=bool(excerpts),
-                    excerpts=tuple(excerpts[offset : offset + limit]),
-                    has_more=len(excerpts) > offset + limit,
-                )
-            )
-        return answers
+        return [self._answer(question, search, vector, offset, limit)
+                for question, search, vector in zip(cleaned, searches, vectors, strict=True)]
+
+    def candidates(self, question: str, search: str, vector: Any) -> Candidates:
+        """The candidate passages for a question, with a row of features per sentence."""
+        hits = self.retriever.search(search, 3 * self.top_k, vector)
+        asked = analyse(question, self.index.vocabulary, self.index.lexicon, searched=search)
+        rows = sentence_rows(asked, [
+            Candidate(h.sentences, h.similarity, h.centred, h.lexical,
+                      self.index.block_text(h.passage)) for h in hits])
+        return Candidates(asked, tuple(hits), tuple(rows))
+
+    def _answer(self, question: str, search: str, vector: Any, offset: int,
+                limit: int) -> Answer:
+        judged = judge(self.candidates(question, search, vector), self.model)
+        status = self.model.outcome(judged.confidence, judged.on_topic)
+        if is_overview(question) and judged.ranked:
+            status = Outcome.ANSWERED  # the passages closest to the title are the answer
+        if status is Outcome.NONE:
+            return Answer(question, status, (), judged.confidence)
+        worth = [s for s in judged.ranked if s.probability >= MORE_FLOOR] or [judged.ranked[0]]
+        if offset == 0:
+            first = worth[0].probability
+            page = [worth[0]] + [s for s in worth[1:limit] if status is Outcome.ANSWERED
+                                 and s.probability >= ALSO_RELATIVE * first]
+        else:
+            page = worth[offset : offset + limit]
+        return Answer(question, status, tuple(self._excerpt(s) for s in page),
+                      judged.confidence, has_more=len(worth) > offset + len(page))
 
     def _search_text(self, question: str, history: Sequence[str]) -> str:
         """A question about the whole article is searched as its title; a follow-up
@@ -151,29 +186,8 @@ class Answerer:
             return " ".join(d.title for d in self.index.manifest.documents)
         return search_text(question, history)
 
-    def _excerpt(
-        self, question: str, kind: AnswerType, names: tuple[frozenset[str], ...], hit: Hit,
-    ) -> Excerpt | None:
-        """The hit as an excerpt, or None when no sentence is both evidence (score ≥
-        threshold) and of the ``kind`` asked for, or when the passage's paragraph does not
-        mention the role or the names the question gives. The sentence marked is the one of
-        that kind closest in meaning to the question."""
-        passage = hit.passage
-        if not mentions_role(passage.text, question):
-            return None
-        if not mentions_names(self.index.block_text(passage), names):
-            return None
-        evidence = hit.evidence
-        typed = [
-            i for i, (s, e) in enumerate(passage.sentences)
-            if supplies(passage.text[s - passage.start : e - passage.start], kind, question)
-        ]
-        if not typed or max(evidence[i] for i in typed) < self.min_evidence:
-            return None
-        strongest = max(typed, key=lambda i: evidence[i])
-        # Wording finds the passage; meaning pinpoints the sentence. A sentence that repeats
-        # the question's premise ("... were leaked") often outscores the answer on coverage.
-        best = max(typed, key=lambda i: (hit.similarity[i], evidence[i]))
+    def _excerpt(self, scored: Scored) -> Excerpt:
+        passage = scored.hit.passage
         doc = self.index.document(passage.doc_id)
         return Excerpt(
             passage_id=passage.id,
@@ -183,7 +197,77 @@ class Answerer:
             start=passage.start,
             end=passage.end,
             text=passage.text,
-            score=evidence[strongest],
-            highlight=passage.sentences[best],
+            score=scored.probability,
+            highlight=passage.sentences[scored.marked],
             url=doc.url,
         )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate passage with its sentences' features and log-odds."""
+
+    hit: Hit
+    rows: Any  # NDArray: a row of SENTENCE_FEATURES per sentence
+    logits: Any  # NDArray: the sentence model's log-odds per sentence
+
+    @property
+    def logit(self) -> float:
+        return float(self.logits.max())
+
+    @property
+    def probability(self) -> float:
+        return float(sigmoid(self.logit))
+
+    @property
+    def marked(self) -> int:
+        """The sentence to mark: the likeliest, except that a sentence introducing what
+        follows ("Here's an excerpt from …:") gives way to the best one after it."""
+        order = [int(i) for i in np.argsort(-self.logits)]
+        sentences = self.hit.sentences
+        for i in order:
+            if not (sentences[i].rstrip().endswith(":") and i + 1 < len(sentences)):
+                return i
+        return order[0]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the model made of a question: it, the candidates best first, the confidence
+    that the first answers, and the rows of features both came from."""
+
+    question: Question
+    ranked: tuple[Scored, ...]
+    confidence: float
+    on_topic: float  # the probability that the question is about the corpus's subject
+    answer_features: Any = None
+    topic_features: Any = None
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A question's candidate passages, and a row of SENTENCE_FEATURES per sentence."""
+
+    question: Question
+    hits: tuple[Hit, ...]
+    rows: tuple[Any, ...]  # NDArray per hit
+
+
+def judge(candidates: Candidates, model: AnswerModel) -> Judged:
+    """Every candidate passage scored by ``model``, best first (of overlapping windows, the
+    better one), and the confidence that the first one answers."""
+    hits, rows = candidates.hits, candidates.rows
+    logits = [model.sentence.logit(r) for r in rows]
+    ranked: list[Scored] = []
+    for i in sorted(range(len(hits)), key=lambda i: -float(logits[i].max())):
+        if not any(overlaps(hits[i].passage, s.hit.passage) for s in ranked):
+            ranked.append(Scored(hits[i], rows[i], logits[i]))
+    if not ranked:
+        return Judged(candidates.question, (), 0.0, 0.0)
+    best = ranked[0].logit
+    rival = max((s.logit for s in ranked[1:]), default=best - RIVAL_ABSENT)
+    row = answer_row(candidates.question, best, rival)
+    topic = topic_row(candidates.question, rows)
+    return Judged(candidates.question, tuple(ranked),
+                  float(sigmoid(model.answer.logit(row[None])[0])),
+                  float(sigmoid(model.topic.logit(topic[None])[0])), row, topic)

@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from bot.answer import Answer, Answerer, clean_question
+from bot.answerability.model import AnswerModel
 from bot.config import PROJECT_ROOT, Settings
 from bot.errors import BotError, InvalidQuestion
 from bot.index import LoadReport
@@ -88,9 +89,9 @@ def ask(settings: Settings, question: str | None, as_json: bool, top: int | None
             if position in problems:
                 failed = True
                 if as_json:
-                    click.echo(json.dumps({"question": line[:200], "answered": False,
-                                           "excerpts": [], "error": problems[position]},
-                                          ensure_ascii=False))
+                    click.echo(json.dumps({"question": line[:200], "status": "none",
+                                           "answered": False, "excerpts": [],
+                                           "error": problems[position]}, ensure_ascii=False))
             else:
                 click.echo(show(next(answers)))
     if failed:
@@ -124,27 +125,57 @@ def index_command(settings: Settings) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
-DEFAULT_EVAL = (PROJECT_ROOT.parent / "shared/eval/dev.jsonl", PROJECT_ROOT / "bench/extra.jsonl")
+DEFAULT_EVAL = PROJECT_ROOT.parent / "shared/eval/dev.jsonl"
+BANK = PROJECT_ROOT / "bench/bank.jsonl"
+CHECK_SETS = (PROJECT_ROOT / "bench/holdout.jsonl", DEFAULT_EVAL,
+              PROJECT_ROOT / "bench/extra.jsonl")
 
 
 @main.command()
-@click.option("--eval", "eval_paths", type=click.Path(path_type=Path, dir_okay=False),
-              multiple=True, default=DEFAULT_EVAL, show_default=True,
-              help="JSONL question set(s) to calibrate on, pooled; repeat for several.")
+@click.option("--bank", type=click.Path(path_type=Path, dir_okay=False), default=BANK,
+              show_default=True, help="The question bank; its \"fit\" part is fitted on.")
+@click.option("--check", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              default=CHECK_SETS, show_default=True,
+              help="Question sets to report on besides the bank's validation part.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the model (default: the one the bot uses).")
 @click.pass_obj
-def calibrate(settings: Settings, eval_paths: tuple[Path, ...]) -> None:
-    """Sweep the evidence threshold on question sets and print the one to use."""
-    from bot.evaluate import calibrate_threshold, load_questions
+def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | None) -> None:
+    """Fit the answerability model on the bank's fitting part; report and save it."""
+    from dataclasses import replace
 
-    questions = [q for path in eval_paths for q in load_questions(path)]
-    answerer = _open(settings)
-    choice, rows = calibrate_threshold(answerer, questions)
-    click.echo("threshold  hit@1  abstain  end-to-end")
-    for row in rows:
-        flag = "  <- chosen" if row.threshold == choice else ""
-        click.echo(f"{row.threshold:9.2f}  {row.report.hit_at_1:5.2f}  "
-                   f"{row.report.abstain_acc:7.2f}  {row.report.e2e_acc:10.2f}{flag}")
-    click.echo(f"set BOT_MIN_EVIDENCE={choice:.2f} (current {settings.min_evidence:.2f})")
+    from bot.answerability.fit import figures, fit, judge_all
+    from bot.answerability.model import MODEL_FILE, AnswerModel
+    from bot.evaluate import load_questions, split
+
+    questions = load_questions(bank)
+    if not split(questions, "fit"):
+        raise BotError(f"{bank} has no questions with \"split\": \"fit\"")
+    answerer = _open(settings, AnswerModel.blank())
+    model = fit(answerer, split(questions, "fit"), log=lambda line: click.echo(line, err=True))
+    answerer = replace(answerer, model=model)
+    click.echo(f"thresholds: answered ≥ {model.answered_at:.3f}, tentative ≥ "
+               f"{model.tentative_at:.3f}, on topic ≥ {model.topic_at:.3f}")
+    click.echo("set                 on top  right+conf  ranked 1st  unans.conf  unans.tent  "
+               "off-topic quoted")
+    rows = [("fit (cross-val.)", model.notes["cross_validated"])]
+    for name, part in [(f"{bank.stem} val", split(questions, "val"))] + [
+            (path.stem, load_questions(path)) for path in check if path.is_file()]:
+        judged = judge_all(answerer, model, part)
+        rows.append((name, figures(judged, model.answered_at, model.tentative_at,
+                                   model.topic_at)))
+    for name, f in rows:
+        click.echo(f"{name:18}  {f['right_on_top']:6.2f}  {f['right_confident']:10.2f}  "
+                   f"{f['ranked_first']:10.2f}  {f['unanswerable_confident']:10.2f}  "
+                   f"{f['unanswerable_tentative']:10.2f}  {f['offtopic_quoted']:>3} of "
+                   f"{f['offtopic']}")
+    click.echo("reliability (cross-validated): predicted → observed")
+    for row in model.notes["reliability"]:
+        click.echo(f"  {row['from']:.1f}–{row['to']:.1f}: {row['predicted']:.2f} → "
+                   f"{row['observed']:.2f}  ({row['questions']} questions)")
+    target = out or MODEL_FILE
+    target.write_text(model.to_json(), encoding="utf-8")
+    click.echo(f"wrote {target}")
 
 
 @main.command("discord")
@@ -176,7 +207,7 @@ def report(settings: Settings, limit: int) -> None:
 
 @main.command()
 @click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=DEFAULT_EVAL[0], show_default=True, help="JSONL question set.")
+              default=DEFAULT_EVAL, show_default=True, help="JSONL question set.")
 @click.option("--sizes", default="10000,100000,1000000", show_default=True,
               help="Synthetic corpus sizes for the scale curve (comma-separated).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
@@ -198,7 +229,7 @@ def bench(settings: Settings, eval_path: Path, sizes: str, out: Path) -> None:
 
 
 def _setting_problem(err: ValidationError) -> str:
-    """'bad setting BOT_MIN_EVIDENCE='5': input should be less than or equal to 2'."""
+    """'bad setting BOT_TOP_K='50': input should be less than or equal to 10'."""
     first = err.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else ""
     # A field read under an alias (DISCORD_TOKEN) is reported by that name, the others by
@@ -209,10 +240,10 @@ def _setting_problem(err: ValidationError) -> str:
     return f"bad setting {name.upper()}={first.get('input')!r}: {message}"
 
 
-def _open(settings: Settings) -> Answerer:
+def _open(settings: Settings, model: AnswerModel | None = None) -> Answerer:
     from bot.service import open_answerer
 
-    answerer, report = open_answerer(settings, progress=_progress_bar())
+    answerer, report = open_answerer(settings, progress=_progress_bar(), model=model)
     _report_problems(report)
     return answerer
 

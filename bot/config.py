@@ -38,9 +38,6 @@ class Settings(BaseSettings):
     # Retrieval.
     top_k: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(500, ge=20, le=6000)
-    # Evidence score (cosine + term coverage, -1..2) below which a sentence is not evidence
-    # (see README, "Abstention").
-    min_evidence: float = Field(0.80, ge=-1.0, le=2.0)
 
     log_level: str = "WARNING"
 

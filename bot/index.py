@@ -1,7 +1,9 @@
 """Build, save, load and validate the index folder.
 
 Layout: ``index/CURRENT`` names a generation folder holding ``manifest.json``,
-``passages.jsonl``, ``passages.faiss``, ``sentences.npy``, ``lexicon.json`` and ``bm25/``.
+``passages.jsonl``, ``passages.faiss``, ``sentences.npy``, ``lexicon.json``,
+``vocabulary.json`` (the corpus's words and the synonyms that mean them, for answerability)
+and ``bm25/``.
 A build writes a new generation in a temporary folder, renames it into place and only then
 replaces ``CURRENT`` (write to a temp file, then ``os.replace``), so an interrupted build
 leaves the previous index untouched and loadable."""
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bot.answerability.vocabulary import Vocabulary, build_vocabulary
 from bot.embeddings import Embedder
 from bot.errors import IndexCorrupt
 from bot.ingest import Document, SeedProblem, load_documents
@@ -37,13 +40,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 7  # bump when ingestion, chunking or the file layout changes
+FORMAT_VERSION = 8  # bump when ingestion, chunking or the file layout changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 VECTORS = "passages.faiss"
 SENTENCES = "sentences.npy"
 LEXICON = "lexicon.json"
+VOCABULARY = "vocabulary.json"
 BM25_DIR = "bm25"
 # Above this many passages, exact search (IndexFlatIP, a full scan per question) gives way
 # to an inverted-file index that scans ``NPROBE`` of its lists: see vector_index.
@@ -143,6 +147,7 @@ class Index:
     bm25: Any  # bm25s.BM25
     tokenizer: Any  # bm25s.tokenization.Tokenizer
     lexicon: Lexicon  # term frequencies over the unique sentences
+    vocabulary: Vocabulary  # the corpus's words, and the words people may ask with instead
     folder: Path | None
 
     def document(self, doc_id: str) -> DocumentInfo:
@@ -151,6 +156,18 @@ class Index:
     def block_text(self, passage: Passage) -> str:
         """The text of the passage's whole block (every window of a long paragraph)."""
         return " ".join(p.text for p in self._blocks[(passage.doc_id, passage.block)])
+
+    def centroid(self, doc_id: str) -> NDArray[np.float32]:
+        """The mean of the document's sentence vectors: its topic, which similarities are
+        also measured without (see ``bot.retriever``)."""
+        return self._centroids[doc_id]
+
+    @cached_property
+    def _centroids(self) -> dict[str, NDArray[np.float32]]:
+        rows: dict[str, set[int]] = {}
+        for passage, sentence_rows in zip(self.passages, self.sentence_rows, strict=True):
+            rows.setdefault(passage.doc_id, set()).update(sentence_rows)
+        return {doc: self.sentence_vectors[sorted(r)].mean(axis=0) for doc, r in rows.items()}
 
     @cached_property
     def _blocks(self) -> dict[tuple[str, int], list[Passage]]:
@@ -246,14 +263,15 @@ def build_index(
         faiss_index="",
     )
     manifest = replace(manifest, faiss_index=index_kind(len(passages), APPROX_ABOVE))
-    index = assemble(manifest, passages, sentence_rows, passage_vectors, sentence_vectors)
+    index = assemble(manifest, passages, sentence_rows, passage_vectors, sentence_vectors,
+                     cache_dir=index_dir / "models")
     try:
         folder = save_index(index, index_dir)
     except OSError as err:
         logger.warning("could not save the index to %s (%s); using it from memory", index_dir,
                        err.strerror or err)
         return index
-    return Index(**{**index.__dict__, "folder": folder})
+    return replace(index, folder=folder)
 
 
 def assemble(
@@ -262,12 +280,15 @@ def assemble(
     sentence_rows: list[tuple[int, ...]],
     passage_vectors: NDArray[np.float32],
     sentence_vectors: NDArray[np.float32],
+    cache_dir: Path | None = None,
 ) -> Index:
-    """An in-memory index from embedded passages: the FAISS index and BM25 are made here."""
+    """An in-memory index from embedded passages: the FAISS index, BM25 and the vocabulary
+    are made here (``cache_dir`` keeps what the vocabulary reads from WordNet)."""
     vectors = vector_index(passage_vectors, APPROX_ABOVE)
     bm25, tokenizer = _lexical([p.search_text for p in passages])
     return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
-                 sentence_vectors, bm25, tokenizer, _sentence_lexicon(passages), None)
+                 sentence_vectors, bm25, tokenizer, _sentence_lexicon(passages),
+                 build_vocabulary((p.text for p in passages), cache_dir), None)
 
 
 def save_index(index: Index, index_dir: Path) -> Path:
@@ -289,6 +310,8 @@ def save_index(index: Index, index_dir: Path) -> Path:
             (tmp / LEXICON).write_text(
                 json.dumps({"sentences": index.lexicon.sentences, "df": index.lexicon.df}),
                 encoding="utf-8")
+            (tmp / VOCABULARY).write_text(
+                json.dumps(index.vocabulary.to_json(), ensure_ascii=False), encoding="utf-8")
             (tmp / MANIFEST).write_text(index.manifest.to_json(), encoding="utf-8")
             _fsync_tree(tmp)
             generation = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{tmp.name[5:]}"
@@ -331,12 +354,14 @@ def load_index(index_dir: Path) -> Index:
         table = json.loads((folder / LEXICON).read_text(encoding="utf-8"))
         lexicon = Lexicon(int(table["sentences"]),
                           {str(t): int(n) for t, n in table["df"].items()})
+        vocabulary = Vocabulary.from_json(
+            json.loads((folder / VOCABULARY).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, KeyError, RuntimeError, AttributeError) as err:
         raise IndexCorrupt(f"{_describe(err)}") from None
     _validate(manifest, passages, sentence_rows, vectors, sentence_vectors, bm25, lexicon)
     return Index(manifest, tuple(passages), tuple(sentence_rows), vectors,
                  sentence_vectors.astype(np.float32, copy=False), bm25, tokenizer, lexicon,
-                 folder)
+                 vocabulary, folder)
 
 
 def _validate(

@@ -7,19 +7,22 @@ import textwrap
 from bot.answer import Answer, Excerpt
 
 NOT_COVERED = "The article doesn't say."
+UNSURE = "I'm not sure the article answers this. The closest passage is:"
 INDENT = "    "
 PLAIN_MARKS = ("**", "**")
 BOLD_MARKS = ("\x1b[1m", "\x1b[22m")
 
 
-def render_answer(answer: Answer, bold: bool = False, width: int = 88) -> str:
+def render_answer(answer: Answer, bold: bool = False, width: int = 88,
+                  first_number: int = 1) -> str:
     """Each excerpt's citation, then the quote with its answering sentence marked (bold on
-    a terminal, **starred** elsewhere); or a plain "the article doesn't say"."""
-    if not answer.answered:
+    a terminal, **starred** elsewhere). A tentative answer says first that it is unsure;
+    without excerpts, a plain "the article doesn't say"."""
+    if not answer.excerpts:
         return NOT_COVERED
-    return "\n\n".join(
-        render_excerpt(n, e, bold, width) for n, e in enumerate(answer.excerpts, start=1)
-    )
+    quotes = "\n\n".join(render_excerpt(n, e, bold, width)
+                          for n, e in enumerate(answer.excerpts, start=first_number))
+    return f"{UNSURE}\n\n{quotes}" if answer.tentative and first_number == 1 else quotes
 
 
 def render_excerpt(number: int, excerpt: Excerpt, bold: bool = False, width: int = 88) -> str:

@@ -39,8 +39,11 @@ def run_repl(answerer: Answerer, settings: Settings) -> None:
                 click.echo("Ask a question first.")
                 continue
             more = answerer.ask(last.question, offset=shown)
+            if more.excerpts:
+                click.echo(render_answer(more, _bold(), first_number=shown + 1))
+            else:
+                click.echo("No more excerpts.")
             shown += len(more.excerpts)
-            click.echo(render_answer(more, _bold()) if more.excerpts else "No more excerpts.")
         elif command.startswith(":"):
             click.echo(f"unknown command {command}; :help lists them")
         else:

@@ -1,9 +1,11 @@
-"""Question → ranked passages: dense (FAISS) and lexical (BM25) candidates fused by
-reciprocal rank, overlapping windows de-duplicated, every sentence of a hit scored.
+"""Question → candidate passages: dense (FAISS) and lexical (BM25) candidates merged, each
+with what the answerability model needs to judge its sentences: every sentence's cosine
+similarity to the question, raw and centred on its document, and the passage's BM25 score.
 
-A sentence's evidence score is its cosine similarity to the question plus
-``LEXICAL_WEIGHT`` times its coverage of the question's terms (``bot.lexicon``): meaning
-and wording, each able to carry a sentence the other misses."""
+Centring: MiniLM's cosine is dominated by the topic (every sentence of an article about
+TikTok scores 0.5–0.7 against any TikTok question), so a sentence's similarity is also
+measured after subtracting its document's mean sentence vector from both sides, which keeps
+what tells the document's sentences apart."""
 
 from __future__ import annotations
 
@@ -15,27 +17,25 @@ import numpy as np
 from bot.embeddings import Embedder
 from bot.index import Index
 from bot.passages import Passage
-from bot.text import normalize, terms
+from bot.text import normalize
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-
-RRF_K = 60  # the constant of Cormack et al. (2009); flattens the weight of top ranks
-LEXICAL_WEIGHT = 1.0  # wording counts as much as meaning: a sentence holding every term gains 1
 
 
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
     # Per sentence of the passage, in order: cosine similarity to the question, and the
-    # share of the question's terms the sentence holds.
+    # same after centring both on the document's mean sentence vector.
     similarity: tuple[float, ...]
-    coverage: tuple[float, ...]
+    centred: tuple[float, ...]
+    lexical: float  # the passage's BM25 score; 0 when no question term is in it
 
     @property
-    def evidence(self) -> tuple[float, ...]:
-        return tuple(s + LEXICAL_WEIGHT * c
-                     for s, c in zip(self.similarity, self.coverage, strict=True))
+    def sentences(self) -> tuple[str, ...]:
+        p = self.passage
+        return tuple(p.text[s - p.start : e - p.start] for s, e in p.sentences)
 
 
 class Retriever:
@@ -50,56 +50,41 @@ class Retriever:
     def search(
         self, question: str, limit: int, vector: NDArray[np.float32] | None = None
     ) -> list[Hit]:
-        """Up to ``limit`` non-overlapping hits, best first. ``vector`` is the question's
-        embedding when the caller already has it (batched encoding)."""
+        """The candidates for at least ``limit`` answers, unordered: the union of the
+        ``max(candidates, 3 * limit)`` nearest passages and the as many best by BM25.
+        ``vector`` is the question's embedding when the caller already has it."""
         if vector is None:
             vector = self.encode([question])[0]
         n = min(max(self.candidates, limit * 3), len(self.index.passages))
-        dense_ids = self._dense(vector, n)
-        lexical_ids = self._lexical(normalize(question), n)
-        candidates = list(dict.fromkeys(dense_ids + lexical_ids))
-        asked = terms(question)
-        scored = {pid: self._hit(pid, vector, asked) for pid in candidates}
-        best = {pid: max(hit.evidence) for pid, hit in scored.items()}
-        by_sentence = sorted(candidates, key=lambda pid: -best[pid])
-        fused: dict[int, float] = {}
-        for ranking in (dense_ids, lexical_ids, by_sentence):
-            for rank, pid in enumerate(ranking, start=1):
-                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
-        order = sorted(fused, key=lambda pid: (-fused[pid], -best[pid], pid))
-        hits: list[Hit] = []
-        for pid in order:
-            if any(_overlaps(scored[pid].passage, h.passage) for h in hits):
-                continue
-            hits.append(scored[pid])
-            if len(hits) == limit:
-                break
-        return hits
+        dense = self._dense(vector, n)
+        lexical = self._lexical(normalize(question), n)
+        return [self._hit(pid, vector, lexical.get(pid, 0.0))
+                for pid in dict.fromkeys([*dense, *lexical])]
 
-    def _hit(self, pid: int, vector: NDArray[np.float32], asked: frozenset[str]) -> Hit:
+    def _hit(self, pid: int, vector: NDArray[np.float32], lexical: float) -> Hit:
         passage = self.index.passages[pid]
-        rows = list(self.index.sentence_rows[pid])
-        similarity = tuple(float(s) for s in self.index.sentence_vectors[rows] @ vector)
-        coverage = tuple(
-            self.index.lexicon.coverage(asked, terms(passage.text[s - passage.start :
-                                                                   e - passage.start]))
-            for s, e in passage.sentences
-        )
-        return Hit(passage, similarity, coverage)
+        sentences = self.index.sentence_vectors[list(self.index.sentence_rows[pid])]
+        centre = self.index.centroid(passage.doc_id)
+        question = vector - centre
+        question /= max(float(np.linalg.norm(question)), 1e-12)
+        shifted = sentences - centre
+        shifted /= np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
+        return Hit(passage, tuple(float(s) for s in sentences @ vector),
+                   tuple(float(s) for s in shifted @ question), lexical)
 
     def _dense(self, vector: NDArray[np.float32], n: int) -> list[int]:
         _, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
         return [int(i) for i in ids[0] if i >= 0]
 
-    def _lexical(self, question: str, n: int) -> list[int]:
+    def _lexical(self, question: str, n: int) -> dict[int, float]:
         tokens = self.index.tokenizer.tokenize(
             [question], update_vocab=False, return_as="ids", show_progress=False
         )
         if not any(t for t in tokens[0]):
-            return []
+            return {}
         ids, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False)
-        return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if s > 0}
 
 
-def _overlaps(a: Passage, b: Passage) -> bool:
+def overlaps(a: Passage, b: Passage) -> bool:
     return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end

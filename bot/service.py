@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answer import Answer, Answerer
+from bot.answerability.model import AnswerModel, load_model
 from bot.batching import MicroBatcher
 from bot.config import Settings
 from bot.embeddings import Embedder
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def open_answerer(
     settings: Settings, progress: Progress | None = None, rebuild: bool = False,
-    embedder: Embedder | None = None,
+    embedder: Embedder | None = None, model: AnswerModel | None = None,
 ) -> tuple[Answerer, LoadReport]:
     """An answerer over a fresh index: loaded if current, (re)built otherwise."""
     embedder = embedder or Embedder(settings.model, settings.backend, settings.model_cache)
@@ -40,8 +41,8 @@ def open_answerer(
     answerer = Answerer(
         Retriever(index, embedder),
         top_k=settings.top_k,
-        min_evidence=settings.min_evidence,
         max_question_chars=settings.max_question_chars,
+        model=model or load_model(),
     )
     return answerer, report
 

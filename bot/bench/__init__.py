@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.bench.quality import peer_report, quality
+from bot.bench.quality import answerability, peer_report, quality
 from bot.bench.report import chart, machine, pct, table
 from bot.bench.scale import scale
 from bot.bench.speed import build, burst, latency, startup
@@ -45,6 +45,9 @@ def run(settings: Settings, questions: Sequence[EvalQuestion], out_dir: Path,
     theirs, peer_latency = peer_report(settings, questions, bare)
     results.update(quality(ours))
     results["peer"] = quality(theirs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log("answerability: the bank's validation part and the held-out set")
+    results["answerability"] = answerability(answerer, out_dir / "reliability.png")
 
     log("warm latency: ours against a bare torch encode of the same question")
     ours_ms, bare_ms = latency(answerer, bare, texts)

@@ -6,13 +6,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bot.config import Settings
-from bot.evaluate import EvalQuestion, Ranked, Report, evaluate
+from bot.answer import Answerer
+from bot.config import PROJECT_ROOT, Settings
+from bot.evaluate import EvalQuestion, Ranked, Report, evaluate, load_questions, split
 from bot.ingest import load_documents
+
+BANK = PROJECT_ROOT / "bench" / "bank.jsonl"
+HOLDOUT = PROJECT_ROOT / "bench" / "holdout.jsonl"
 
 
 def quality(report: Report) -> dict[str, Any]:
@@ -46,3 +51,47 @@ def peer_report(settings: Settings, questions: Sequence[EvalQuestion],
         return ranked
 
     return evaluate(questions, system), latency
+
+
+def answerability(answerer: Answerer, chart_path: Path) -> dict[str, Any]:
+    """The answerability issue's figures on the bank's validation part and the held-out
+    set (neither fitted on), with a reliability diagram: predicted confidence against how
+    often the first passage was right, over both sets."""
+    from bot.answerability.fit import figures, judge_all, reliability
+
+    model = answerer.model
+    out: dict[str, Any] = {}
+    everything = []
+    for name, questions in (("bank_val", split(load_questions(BANK), "val")),
+                            ("holdout", load_questions(HOLDOUT))):
+        judged = judge_all(answerer, model, questions)
+        everything += judged
+        out[name] = figures(judged, model.answered_at, model.tentative_at, model.topic_at)
+    out["reliability"] = reliability(everything)
+    out["cross_validated"] = model.notes.get("cross_validated", {})
+    _reliability_chart(out["reliability"], chart_path)
+    return out
+
+
+def _reliability_chart(rows: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+    ax.plot([r["predicted"] for r in rows], [r["observed"] for r in rows], marker="o",
+            label="this bot")
+    for r in rows:
+        ax.annotate(str(r["questions"]), (r["predicted"], r["observed"]), fontsize=7,
+                    textcoords="offset points", xytext=(4, -10))
+    ax.set_xlabel("predicted confidence")
+    ax.set_ylabel("first passage right (observed)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title("Reliability (bank val + held-out)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

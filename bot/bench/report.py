@@ -39,6 +39,7 @@ def table(r: dict[str, Any]) -> str:
     ]
     lines = ["| quality | this bot | peer (chunk 1000) |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines += ["", *answerability_table(r["answerability"])]
     lines += ["", "| speed | this bot | baseline, same run | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in speed]
     lines += ["", "| passages | retrieval ms | per question (encode + retrieval) | index "
@@ -91,3 +92,17 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def answerability_table(a: dict[str, Any]) -> list[str]:
+    targets = {"right_on_top": "≥ 0.90", "right_confident": "≥ 0.80",
+               "unanswerable_confident": "≤ 0.05", "offtopic_quoted": "= 0"}
+    lines = ["| answerability | bank val | held-out | target |", "|---|---|---|---|"]
+    for key, target in targets.items():
+        cells = [f"{a[s][key]:.2f}" if isinstance(a[s][key], float) else
+                 f"{a[s][key]} of {a[s]['offtopic']}" for s in ("bank_val", "holdout")]
+        lines.append(f"| {key.replace('_', ' ')} | {cells[0]} | {cells[1]} | {target} |")
+    lines += ["", "| confidence | questions | first passage right |", "|---|---|---|"]
+    lines += [f"| {r['from']:.1f}–{r['to']:.1f} (mean {r['predicted']:.2f}) | "
+              f"{r['questions']} | {r['observed']:.2f} |" for r in a["reliability"]]
+    return lines

@@ -306,7 +306,7 @@ class QACog(commands.Cog, name="QA"):
 
     def _view(self, answer_id: str, answer: Any, offset: int, in_thread: bool) -> discord.ui.View:
         next_offset = offset + len(answer.excerpts) if answer.has_more else None
-        return answer_view(answer_id, answer.answered, next_offset, in_thread)
+        return answer_view(answer_id, bool(answer.excerpts), next_offset, in_thread)
 
     async def _conversation(self, channel: Any) -> str | None:
         """The conversation id when ``channel`` is a thread opened from an answer."""

@@ -19,6 +19,8 @@ EMBEDS_TOTAL_MAX = 6000
 CHOICE_MAX = 100
 
 COLOUR = discord.Colour.blurple()
+UNSURE_COLOUR = discord.Colour.gold()  # a tentative answer looks different at a glance
+UNSURE = "I'm not sure the article answers this. The closest passage is:"
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -41,10 +43,13 @@ def escape(text: str) -> str:
 
 
 def answer_embed(answer: Answer, examples: list[str], first_number: int = 1) -> discord.Embed:
-    embed = discord.Embed(title=truncate(escape(answer.question), TITLE_MAX), colour=COLOUR)
-    if not answer.answered:
+    embed = discord.Embed(title=truncate(escape(answer.question), TITLE_MAX),
+                          colour=UNSURE_COLOUR if answer.tentative else COLOUR)
+    if not answer.excerpts:
         embed.description = not_covered(examples)
         return embed
+    if answer.tentative and first_number == 1:
+        embed.description = f"🤔 {UNSURE}"
     for number, excerpt in enumerate(answer.excerpts[:FIELDS_MAX], start=first_number):
         embed.add_field(name=truncate(f"{number}. {excerpt.citation}", FIELD_NAME_MAX),
                         value=excerpt_value(excerpt), inline=False)

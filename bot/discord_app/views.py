@@ -47,14 +47,15 @@ class AnswerButton(
         await cog.on_answer_button(interaction, self.action, self.answer_id, self.offset)
 
 
-def answer_view(answer_id: str, answered: bool, next_offset: int | None,
+def answer_view(answer_id: str, quoted: bool, next_offset: int | None,
                 in_thread: bool) -> discord.ui.View:
-    """More (when there is more), 👍 👎 (when something was quoted), and a thread button
-    (unless the answer is already in a thread)."""
+    """More (when there is more), 👍 👎 (when something was quoted, tentatively or not: a
+    vote on a tentative answer tells the operator whether it was right), and a thread
+    button (unless the answer is already in a thread)."""
     view = discord.ui.View(timeout=None)
     if next_offset is not None:
         view.add_item(AnswerButton("more", answer_id, next_offset))
-    if answered:
+    if quoted:
         view.add_item(AnswerButton("up", answer_id))
         view.add_item(AnswerButton("down", answer_id))
     if not in_thread:
