@@ -1,8 +1,8 @@
-"""How rare each term is among the index's sentences, and how much of a question a sentence
-covers: the share of the question's information (IDF-weighted terms) that the sentence
-contains word for word. A sentence that repeats a question's rare words ("growing really
-quickly") is evidence even when its embedding is far from the question's because it leans on
-a pronoun ("It's growing really quickly in India")."""
+"""How rare each term is among the index's sentences: the weights of term coverage (the
+IDF-weighted share of a question's words a sentence holds, ``bot.answerability.features``).
+A sentence that repeats a question's rare words ("growing really quickly") is evidence even
+when its embedding is far from the question's because it leans on a pronoun ("It's growing
+really quickly in India")."""
 
 from __future__ import annotations
 
@@ -30,10 +30,3 @@ class Lexicon:
         """BM25's IDF, never negative; a term no sentence holds gets the highest weight."""
         df = self.df.get(term, 0)
         return math.log((self.sentences - df + 0.5) / (df + 0.5) + 1.0)
-
-    def coverage(self, asked: frozenset[str], found: frozenset[str]) -> float:
-        """The IDF-weighted share of ``asked`` that ``found`` holds, from 0 to 1."""
-        total = sum(self.idf(t) for t in asked)
-        if total == 0:
-            return 0.0
-        return sum(self.idf(t) for t in asked & found) / total

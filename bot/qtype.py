@@ -2,19 +2,16 @@
 
 Classic answer typing: a "how many" question is answered by a number, a "when" question by
 a time, a "who" question by a name. A sentence that is similar to the question but holds no
-answer of that kind does not answer it ("What year did X launch?" is not answered by a
-sentence about X that names no year). Questions of no clear type accept any sentence.
-
-What a question names constrains where its answer can be: a role ("Who is X's CEO?") or a
-name ("What is Instagram's revenue?") the passage never mentions rules the passage out."""
+answer of that kind is less likely to answer it ("What year did X launch?" and a sentence
+about X that names no year): the answerability model weighs this with the rest of the
+evidence (``bot.answerability.features``). Questions of no clear type accept any sentence."""
 
 from __future__ import annotations
 
 import re
 from enum import Enum
-from functools import lru_cache
 
-from bot.text import fold, stemmer
+from bot.text import fold
 
 
 class AnswerType(Enum):
@@ -71,48 +68,6 @@ def role_word(question: str) -> str | None:
     """The head word of the role a "who is the N of X" question asks about, if any."""
     match = _ROLE.match(fold(question))
     return match.group("role").split()[-1] if match else None
-
-
-def mentions_role(passage: str, question: str) -> bool:
-    """A passage can only say who holds a role if it mentions the role: "Who is X's CEO?"
-    is not answered by a passage that never says "CEO"."""
-    role = role_word(question)
-    if role is None:
-        return True
-    return stemmer().stemWord(role) in _stemmed_words(passage)
-
-
-# A run of capitalised words that does not open a sentence: "Instagram", "Mark Zuckerberg".
-_NAME_RUN = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w’'&.-]*(?: [A-Z][\w’'&.-]*)*")
-
-
-def names_asked(question: str) -> tuple[frozenset[str], ...]:
-    """The names a question gives, each as its stemmed words ("Mark Zuckerberg's" →
-    {"mark", "zuckerberg"}). Stopwords drop out unless written in capitals ("US")."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    names = []
-    for run in _NAME_RUN.findall(question):
-        words = [w for w in _WORD.findall(run.replace(".", ""))
-                 if w.isupper() or fold(w) not in STOPWORDS_EN_PLUS]
-        if words:
-            names.append(frozenset(stemmer().stemWords([fold(w) for w in words])))
-    return tuple(names)
-
-
-def mentions_names(text: str, names: tuple[frozenset[str], ...]) -> bool:
-    """A question about Instagram is not answered by a paragraph that never names
-    Instagram. A name of several words counts as mentioned when one of them is
-    ("Mark Zuckerberg" by "Zuckerberg")."""
-    if not names:
-        return True
-    found = _stemmed_words(text)
-    return all(name & found for name in names)
-
-
-@lru_cache(maxsize=4096)
-def _stemmed_words(text: str) -> frozenset[str]:
-    return frozenset(stemmer().stemWords(_WORD.findall(fold(text.replace(".", "")))))
 
 
 def expected_type(question: str) -> AnswerType:

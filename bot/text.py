@@ -86,10 +86,14 @@ def terms(text: str) -> frozenset[str]:
     counts as itself and as the words it joins."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    # A hashtag also counts as the words it joins: #BreakUpBigTech → break, big, tech.
-    text = _HASHTAG.sub(lambda m: f"{m[0]} {' '.join(_CAMEL_PART.findall(m[1]))}", text)
-    words = [w for w in _TERM.findall(fold(text)) if w not in STOPWORDS_EN_PLUS]
+    words = [w for w in _TERM.findall(fold(split_hashtags(text))) if w not in STOPWORDS_EN_PLUS]
     return frozenset(stemmer().stemWords(words))
+
+
+def split_hashtags(text: str) -> str:
+    """A hashtag also counts as the words it joins: "#BreakUpBigTech" → "#BreakUpBigTech
+    Break Up Big Tech"."""
+    return _HASHTAG.sub(lambda m: f"{m[0]} {' '.join(_CAMEL_PART.findall(m[1]))}", text)
 
 
 @cache

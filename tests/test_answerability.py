@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.answerability.features import (
     ANSWER_FEATURES,
@@ -97,6 +99,31 @@ def test_coverage_counts_the_words_and_their_aliases(vocabulary, lexicon) -> Non
     assert other["coverage_expanded"] < same["coverage_expanded"]
 
 
+def test_a_sentence_leaning_on_a_pronoun_is_covered_by_its_rare_words(
+    vocabulary, lexicon,  # type: ignore[no-untyped-def]
+) -> None:
+    question = "Where is TikTok growing quickly?"
+    pronoun = features(question, "It's growing quickly in India.", vocabulary, lexicon)
+    topic_only = features(question, "TikTok is doing well.", vocabulary, lexicon)
+    assert pronoun["coverage"] > 0.6 > topic_only["coverage"] > 0
+
+
+def test_a_hashtag_covers_the_words_it_joins() -> None:
+    corpus = [*SENTENCES, "#BreakUpBigTech."]
+    found = features("Which hashtag is about breaking up big tech?", "#BreakUpBigTech.",
+                     build_vocabulary(corpus), Lexicon.of(terms(s) for s in corpus))
+    assert found["coverage"] > 0.4
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_coverage_stays_between_zero_and_one(vocabulary, lexicon,  # type: ignore[no-untyped-def]
+                                             question: str, sentence: str) -> None:
+    found = features(question, sentence or "x", vocabulary, lexicon)
+    for name in ("coverage", "coverage_expanded", "block_coverage"):
+        assert 0.0 <= found[name] <= 1.0 + 1e-9
+
+
 def test_a_missing_kind_of_answer_is_evidence_against(vocabulary, lexicon) -> None:  # type: ignore[no-untyped-def]
     question = "How much revenue did TikTok book?"
     assert features(question, SENTENCES[3], vocabulary, lexicon)["type_missing"] == 0.0
@@ -109,6 +136,19 @@ def test_a_name_the_paragraph_never_mentions(vocabulary, lexicon) -> None:  # ty
     # An alias of a name it does mention is a mention.
     assert features("Is the app popular in America?", SENTENCES[2], vocabulary,
                     lexicon)["names_missing"] == 0.0
+
+
+@pytest.mark.parametrize("question, names", [
+    ("What is Instagram's revenue?", ["Instagram's"]),
+    ("What did Mark Zuckerberg say about TikTok?", ["Mark Zuckerberg", "TikTok"]),
+    ("Is it big in the U.S.?", ["U.S."]),  # capitals keep a stopword ("us") a name
+    ("Tell me more. Who built it?", []),  # a sentence's first word is not a name
+    ("what is instagram's revenue?", []),  # nothing capitalised: no names to look for
+])
+def test_the_names_a_question_gives(question: str, names: list[str]) -> None:
+    from bot.answerability.features import _names
+
+    assert _names(question) == names
 
 
 def test_a_time_the_paragraph_does_not_give(vocabulary, lexicon) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from bot.answerability.vocabulary import ALIAS, EXACT, Vocabulary
 from bot.lexicon import Lexicon
 from bot.qtype import AnswerType, expected_type, role_word, supplies
-from bot.text import fold, stemmer
+from bot.text import fold, split_hashtags, stemmer
 
 SENTENCE_FEATURES = (
     "similarity",  # cosine of the sentence (late-chunked) and the question
@@ -153,7 +153,7 @@ def sentence_rows(question: Question, candidates: Sequence[Candidate]
     for c in candidates:
         block = stems_of(c.block)
         block_coverage = _coverage(question, block, expanded=True)
-        names_missing = _share(question.names, lambda n, b=block: not n & b)
+        names_missing = _share(question.names, _absent_from(block))
         time_conflict = float(bool(question.times) and not question.times & times_in(c.block))
         role_missing = float(question.role is not None
                              and not question.role & stems_of(" ".join(c.sentences)))
@@ -199,6 +199,10 @@ def _known(question: Question) -> float:
     return 1.0 - _share(question.words, lambda w: not w.known, weight=lambda w: w.weight)
 
 
+def _absent_from(found: frozenset[str]) -> Callable[[frozenset[str]], bool]:
+    return lambda name: not name & found
+
+
 def _coverage(question: Question, found: frozenset[str], expanded: bool) -> float:
     total = question.weight
     if total <= 0:
@@ -238,9 +242,10 @@ def _name_stems(run: str, vocabulary: Vocabulary) -> frozenset[str]:
 
 @lru_cache(maxsize=16384)
 def stems_of(text: str) -> frozenset[str]:
-    """Every word's stem, stopwords included (the question side drops its own)."""
+    """Every word's stem, stopwords included (the question side drops its own); a hashtag
+    also as the words it joins."""
     stem = stemmer().stemWord
-    return frozenset(stem(fold(w).strip("'’.")) for w in _WORD.findall(text))
+    return frozenset(stem(fold(w).strip("'’.")) for w in _WORD.findall(split_hashtags(text)))
 
 
 @lru_cache(maxsize=16384)

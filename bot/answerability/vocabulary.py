@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bot.text import fold, stemmer
+from bot.text import fold, split_hashtags, stemmer
 
 _WORD = re.compile(r"[\w&'’.-]*\w")
 EXACT, ALIAS, SPELLING = "exact", "alias", "spelling"
@@ -120,7 +120,7 @@ def corpus_words(texts: Iterable[str]) -> tuple[dict[str, str], set[str]]:
     lower: set[str] = set()
     stem = stemmer().stemWord
     for text in texts:
-        for word in _WORD.findall(text):
+        for word in _WORD.findall(split_hashtags(text)):
             folded = fold(word).strip("'’.")
             if len(folded) < 2 or folded.isdigit():
                 continue
