@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
@@ -100,15 +101,25 @@ class PostgresStore(Store):
                 # the pool has no connection yet: nothing was committed, or the outcome
                 # is unknown and running the (idempotent) work again is safe.
                 if time.monotonic() + delay >= deadline:
-                    verb = "save to" if write else "read from"
-                    raise StoreError(f"could not {verb} {self._where}: {_first_line(err)}"
-                                     ) from None
+                    raise self._failed(err, write) from None
                 logger.warning("%s: %s; retrying", self._where, _first_line(err))
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
             except psycopg.Error as err:
-                verb = "save to" if write else "read from"
-                raise StoreError(f"could not {verb} {self._where}: {_first_line(err)}") from None
+                raise self._failed(err, write) from None
+
+    def _failed(self, err: psycopg.Error, write: bool) -> StoreError:
+        """The error for the user (a Discord voter, say): what failed, not where the server
+        is; the details go to the log."""
+        logger.error("%s: gave up: %s", self._where, _first_line(err))
+        if isinstance(err, psycopg.errors.LockNotAvailable):
+            reason = "another writer held a lock too long"
+        elif isinstance(err, psycopg.OperationalError):
+            reason = f"the server did not answer for {self.retry_seconds:g} s"
+        else:
+            reason = f"the server refused it: {err.sqlstate or type(err).__name__}"
+        verb = "save to" if write else "read from"
+        return StoreError(f"could not {verb} the database ({reason}); try again in a moment")
 
 
 def describe_url(url: str) -> str:
