@@ -38,12 +38,12 @@ def answer_page(answer: Answer, answer_id: str, examples: list[str], *, offset: 
     hold fewer than the answer has."""
     first = offset == 0
     examples = examples if first else []
+    embed: discord.Embed | None = None
+    content: str | None = None
     if embeds:
-        embed: discord.Embed | None = answer_embed(answer, examples, first_number=offset + 1)
-        content = None
-        count = shown(answer, embed) if embed is not None else 0
+        embed = answer_embed(answer, examples, first_number=offset + 1)
+        count = shown(answer, embed)
     else:
-        embed = None
         content, count = answer_text(answer, examples, first_number=offset + 1)
     more = answer.answered and (answer.has_more or count < len(answer.excerpts))
     next_offset = offset + count if more else None

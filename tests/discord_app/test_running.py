@@ -66,7 +66,7 @@ async def test_unreachable_discord_is_retried_then_one_clear_error(
     finally:
         store.close()
     took = time.monotonic() - started
-    assert 1.0 < took < 6.0  # retried for the time allowed, not forever
+    assert 1.0 < took < 10.0  # retried for the time allowed, not forever
     ours = [r for r in caplog.records if r.name.startswith("bot.")]
     warnings = [r for r in ours if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "cannot reach Discord" in warnings[0].getMessage()
