@@ -313,6 +313,7 @@ async def test_events_are_routed_by_shard(standin: DiscordStandIn) -> None:
     home = (int(GUILD_ID) >> 22) % 2
     intents = (1 << 0) | (1 << 9) | (1 << 12) | MESSAGE_CONTENT
     standin.message_content_enabled = True
+    standin.max_concurrency = 2  # both shards identify at once
     async with aiohttp.ClientSession() as session:
         shards = [await gateway_events(standin, session, intents, [i, 2]) for i in (0, 1)]
         await next_event(shards[home], "GUILD_CREATE")
@@ -325,3 +326,55 @@ async def test_events_are_routed_by_shard(standin: DiscordStandIn) -> None:
                        for e in other.events)
         for ws in shards:
             await ws.close()
+
+
+async def test_each_guild_is_routed_to_its_shard(standin: DiscordStandIn) -> None:
+    """Four guilds on shards 0-3 of 4: each session is told of its own guilds only (READY,
+    GUILD_CREATE) and receives their events, and no other session does."""
+    from tests.standin import CHANNEL_ID, GUILD_ID
+
+    places = {(int(GUILD_ID) >> 22) % 4: (GUILD_ID, CHANNEL_ID)}
+    for shard in sorted({0, 1, 2, 3} - set(places)):
+        places[shard] = await standin.add_guild(shard, 4)
+    assert sorted(places) == [0, 1, 2, 3]
+    assert all((int(g) >> 22) % 4 == shard for shard, (g, _) in places.items())
+    intents = (1 << 0) | (1 << 9) | MESSAGE_CONTENT
+    standin.message_content_enabled = True
+    standin.max_concurrency = 4  # events/gateway.mdx, Max Concurrency: 4 keys, 4 at once
+    async with aiohttp.ClientSession() as session:
+        sockets = [await gateway_events(standin, session, intents, [i, 4]) for i in range(4)]
+        for shard, ws in enumerate(sockets):
+            ready = await next_event(ws, "READY")
+            assert [g["id"] for g in ready["guilds"]] == [places[shard][0]]
+            assert (await next_event(ws, "GUILD_CREATE"))["id"] == places[shard][0]
+        for shard, (_, channel_id) in places.items():
+            await standin.say(f"to shard {shard}", channel_id=channel_id)
+        sessions = sorted(standin.gateway.sessions.values(), key=lambda s: s.shard)
+        for shard, session in enumerate(sessions):
+            got = [e["d"]["content"] for e in session.events if e["t"] == "MESSAGE_CREATE"]
+            assert got == [f"to shard {shard}"]
+        for ws in sockets:
+            await ws.close()
+
+
+async def test_identify_beyond_max_concurrency_is_an_invalid_session(
+    standin: DiscordStandIn,
+) -> None:
+    """events/gateway.mdx, Max Concurrency: one IDENTIFY per rate limit key (shard_id %
+    max_concurrency) per 5 seconds; Identifying: beyond it, Invalid Session (op 9)."""
+    standin.max_concurrency = 2
+    async with aiohttp.ClientSession() as session:
+        first = await gateway_events(standin, session, 0, [0, 4])
+        assert (await next_event(first, "READY"))["shard"] == [0, 4]
+        other_key = await gateway_events(standin, session, 0, [1, 4])  # key 1: allowed
+        assert (await next_event(other_key, "READY"))["shard"] == [1, 4]
+        same_key = await gateway_events(standin, session, 0, [2, 4])  # key 0 again: refused
+        refusal = json.loads((await same_key.receive(timeout=5)).data)
+        assert refusal == {"op": 9, "d": False}
+        standin.advance(5.0)  # five seconds later the key may identify again
+        later = await gateway_events(standin, session, 0, [2, 4])
+        assert (await next_event(later, "READY"))["shard"] == [2, 4]
+        for ws in (first, other_key, same_key, later):
+            await ws.close()
+    assert len(standin.gateway.refused) == 1 and "rate limit key 0" in standin.gateway.refused[0]
+    standin.gateway.refused.clear()  # provoked on purpose

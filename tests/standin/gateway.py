@@ -5,7 +5,10 @@ Content intent (rules.received_message).
 
 Sessions outlive their socket (a dropped connection can RESUME), and several may be open at
 once, one per shard: guild events go to shard (guild_id >> 22) % num_shards, events without
-a guild to shard 0 (events/gateway.mdx, Sharding)."""
+a guild to shard 0 (events/gateway.mdx, Sharding). IDENTIFY is rate limited as Discord
+limits it: one per rate limit key (shard_id % max_concurrency) per 5 seconds, across all of
+the app's connections (events/gateway.mdx, Max Concurrency); beyond that the answer is an
+Invalid Session (op 9), and the test fails."""
 
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ INVALID_SHARD = 4010
 INVALID_INTENTS = 4013
 DISALLOWED_INTENTS = 4014
 KNOWN_INTENTS = (1 << 26) - 1
+INVALID_SESSION = 9  # op (topics/opcodes-and-status-codes.mdx, Gateway Opcodes)
+IDENTIFY_WINDOW = 5.0  # seconds (events/gateway.mdx, Rate Limiting; Session Start Limit Object)
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Session:
     session_id: str
     intents: int
     shard: tuple[int, int] = (0, 1)  # (shard_id, num_shards); (0, 1) when not sharded
+    identified_at: float = 0.0  # the stand-in's clock
     seq: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # sent dispatches, for RESUME
     ws: web.WebSocketResponse | None = None
@@ -58,12 +64,15 @@ class Session:
             return bool(self.intents & o.GUILDS)
         return True
 
-    async def send(self, event: str, data: dict[str, Any]) -> None:
+    async def send(self, event: str, data: dict[str, Any]) -> bool:
+        """Send, or keep for a RESUME while the socket is gone; True if sent now."""
         self.seq += 1
         payload = {"op": 0, "t": event, "s": self.seq, "d": data}
         self.events.append(payload)
         if self.ws is not None and not self.ws.closed:
             await self.ws.send_str(json.dumps(payload))
+            return True
+        return False
 
 
 class Gateway:
@@ -72,19 +81,31 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.identifies = 0
         self.resumes = 0
+        self.refused: list[str] = []  # IDENTIFYs Discord would have refused, and why
+        self._last_identify: dict[int, float] = {}  # rate limit key: stand-in time
         self._ids = itertools.count(1)
 
     # --- events out ---------------------------------------------------------------------
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+    async def dispatch(self, event: str, data: dict[str, Any]) -> list[Session]:
+        """Send ``event`` to every session of the shard it belongs to; returns the sessions
+        whose socket it reached now (the others keep it for a RESUME)."""
         guild_id = data.get("guild_id") if event != "GUILD_CREATE" else data["id"]
+        reached = []
         for session in list(self.sessions.values()):
             if not session.receives(guild_id) or not session.wants(event, data):
                 continue
             shown = data
             if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
                 shown = received_message(data, session.intents)
-            await session.send(event, shown)
+            if await session.send(event, shown):
+                reached.append(session)
+        return reached
+
+    def live_shards(self) -> list[tuple[int, int]]:
+        """The shards of the sessions connected now, sorted."""
+        return sorted(s.shard for s in self.sessions.values()
+                      if s.ws is not None and not s.ws.closed)
 
     async def drop(self, code: int = 4000) -> None:
         """Close every socket the way Discord does before asking for a resume."""
@@ -139,9 +160,30 @@ class Gateway:
         if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
             await ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
             return None
+        # events/gateway.mdx, Max Concurrency: "rate_limit_key = shard_id % max_concurrency";
+        # Identifying: "If your app exceeds this limit, Discord will respond with a Invalid
+        # Session (opcode 9) event."
+        key = int(shard[0]) % self.standin.max_concurrency
+        now = self.standin.now()
+        last = self._last_identify.get(key)
+        self._last_identify[key] = now
+        if last is not None and now - last < IDENTIFY_WINDOW:
+            self.refused.append(
+                f"IDENTIFY for shard {list(shard)} {now - last:.1f} s after another with rate "
+                f"limit key {key} (max_concurrency {self.standin.max_concurrency}): Invalid "
+                "Session")
+            await ws.send_str(json.dumps({"op": INVALID_SESSION, "d": False}))
+            return None
+        if self.identifies >= self.standin.session_start_total:
+            # Identifying: past the daily limit "all active sessions for the app will be
+            # terminated, the bot token will be reset"
+            self.refused.append(f"IDENTIFY for shard {list(shard)} past the "
+                                f"{self.standin.session_start_total} session starts allowed")
+            await ws.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            return None
         self.identifies += 1
         session = Session(f"standin-session-{next(self._ids)}", intents,
-                          (int(shard[0]), int(shard[1])), ws=ws)
+                          (int(shard[0]), int(shard[1])), identified_at=now, ws=ws)
         self.sessions[session.session_id] = session
         guilds = [g for g in self.standin.guild_ids() if session.receives(g)]
         await session.send("READY", {

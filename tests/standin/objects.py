@@ -1,6 +1,7 @@
 """The stand-in's world: one guild with a text channel, a forum with one post, the bot's
-managed role, and DM channels made on demand; the ids, permission bits and payload builders
-for them (shapes from resources/*.mdx and topics/permissions.mdx)."""
+managed role, and DM channels made on demand (tests may add guilds, each with a text channel
+and the bot's role); the ids, permission bits and payload builders for them (shapes from
+resources/*.mdx and topics/permissions.mdx)."""
 
 from __future__ import annotations
 
@@ -64,9 +65,14 @@ def member(uid: str, permissions: int = 0, roles: list[str] | None = None) -> di
             "joined_at": NOW, "deaf": False, "mute": False, "permissions": str(permissions)}
 
 
+def bot_role_id(guild_id: str) -> str:
+    """The bot's managed role in ``guild_id`` (each guild gives the bot a role of its own)."""
+    return BOT_ROLE_ID if guild_id == GUILD_ID else str(int(guild_id) + 1)
+
+
 def text_channel(channel_id: str = CHANNEL_ID, name: str = "general",
-                 kind: int = GUILD_TEXT) -> dict[str, Any]:
-    return {"id": channel_id, "type": kind, "guild_id": GUILD_ID, "name": name,
+                 kind: int = GUILD_TEXT, guild_id: str = GUILD_ID) -> dict[str, Any]:
+    return {"id": channel_id, "type": kind, "guild_id": guild_id, "name": name,
             "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
             "flags": 0, "last_message_id": None, "rate_limit_per_user": 0, "topic": None}
 
@@ -77,10 +83,11 @@ def forum_channel() -> dict[str, Any]:
 
 
 def thread(thread_id: str, parent_id: str, name: str, owner_id: str = BOT_ID,
-           archive_minutes: int = 1440, kind: int = PUBLIC_THREAD) -> dict[str, Any]:
+           archive_minutes: int = 1440, kind: int = PUBLIC_THREAD,
+           guild_id: str = GUILD_ID) -> dict[str, Any]:
     """resources/channel.mdx, Example Thread Channel; the id of a thread started from a
     message is that message's id (Start Thread from Message)."""
-    return {"id": thread_id, "type": kind, "guild_id": GUILD_ID, "parent_id": parent_id,
+    return {"id": thread_id, "type": kind, "guild_id": guild_id, "parent_id": parent_id,
             "name": name, "owner_id": owner_id, "message_count": 0, "member_count": 1,
             "rate_limit_per_user": 0, "flags": 0, "last_message_id": None,
             "thread_metadata": {"archived": False, "auto_archive_duration": archive_minutes,

@@ -80,9 +80,14 @@ class Rest:
         return json_response({"url": self.s.gateway_url})
 
     async def gateway_bot(self, request: web.Request) -> web.Response:
+        """events/gateway.mdx, Get Gateway Bot and Session Start Limit Object."""
         return json_response({"url": self.s.gateway_url, "shards": self.s.recommended_shards,
-                              "session_start_limit": {"total": 1000, "remaining": 999,
-                                                      "reset_after": 0, "max_concurrency": 1}})
+                              "session_start_limit": {
+                                  "total": self.s.session_start_total,
+                                  "remaining": self.s.session_start_total
+                                  - self.s.gateway.identifies,
+                                  "reset_after": 86_400_000,
+                                  "max_concurrency": self.s.max_concurrency}})
 
     async def me(self, request: web.Request) -> web.Response:
         return json_response(o.BOT_USER)

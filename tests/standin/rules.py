@@ -533,7 +533,7 @@ def content_delivered(message: dict[str, Any], intents: int) -> bool:
     if message["author"]["id"] == o.BOT_ID or not message.get("guild_id"):
         return True
     users, roles = mentioned_ids(message.get("content", ""))
-    if o.BOT_ID in users or o.BOT_ROLE_ID in roles:
+    if o.BOT_ID in users or o.bot_role_id(message["guild_id"]) in roles:
         return True
     ref = message.get("referenced_message")
     pinged = any(m["id"] == o.BOT_ID for m in message.get("mentions", []))

@@ -63,6 +63,7 @@ class InteractionState:
     followup_ids: list[str] = field(default_factory=list)
     deprecated: list[str] = field(default_factory=list)
     choices: list[dict[str, Any]] | None = None
+    delivered_to: list[tuple[int, int]] = field(default_factory=list)  # sessions' shards
 
     @property
     def id(self) -> str:
@@ -89,6 +90,10 @@ class DiscordStandIn:
         self.message_content_enabled = False  # the intent's switch in the Developer Portal
         self.bot_permissions = o.BOT_PERMISSIONS  # the bot's managed role
         self.recommended_shards = 1
+        # events/gateway.mdx, Session Start Limit Object: "Number of identify requests
+        # allowed per 5 seconds" (1 for most bots; more for large ones)
+        self.max_concurrency = 1
+        self.session_start_total = 1000  # IDENTIFYs allowed a day (ibid., "total")
         self.faults: list[Fault] = []
         self.expected_codes: set[int] = set()  # refusals the running test provokes on purpose
         self._skew = 0.0
@@ -98,6 +103,7 @@ class DiscordStandIn:
         self.messages: dict[str, dict[str, Any]] = {}
         self.deleted: set[str] = set()
         self.channels: dict[str, dict[str, Any]] = {}
+        self.guilds: dict[str, str] = {o.GUILD_ID: "Stand-in guild"}  # id: name
         self.commands: dict[str | None, list[dict[str, Any]]] = {}  # None: global
         self.interactions: dict[str, InteractionState] = {}
         self._ids = itertools.count(int(time.time() * 1000) << 22)
@@ -207,17 +213,38 @@ class DiscordStandIn:
     # --- the world ------------------------------------------------------------------------
 
     def guild_ids(self) -> list[str]:
-        return [o.GUILD_ID]
+        return list(self.guilds)
+
+    async def add_guild(self, shard_id: int, num_shards: int) -> tuple[str, str]:
+        """The bot is added to a new guild whose events go to shard ``shard_id`` of
+        ``num_shards`` ((guild_id >> 22) % num_shards, events/gateway.mdx, Sharding
+        Formula), with a text channel; Discord sends the bot's sessions its GUILD_CREATE
+        (events/gateway-events.mdx, Guild Create: "user joined a new guild"). Returns the
+        guild's id and its channel's."""
+        timestamp = (int(o.GUILD_ID) >> 22) + 1
+        while timestamp % num_shards != shard_id or str(timestamp << 22) in self.guilds:
+            timestamp += 1
+        guild_id = str(timestamp << 22)
+        channel_id = str(int(guild_id) + 2)
+        self.guilds[guild_id] = f"Stand-in guild on shard {shard_id} of {num_shards}"
+        self.channels[channel_id] = o.text_channel(channel_id, guild_id=guild_id)
+        await self.gateway.dispatch("GUILD_CREATE", self.guild_payload(guild_id))
+        return guild_id, channel_id
+
+    def guild_of(self, channel_id: str) -> str | None:
+        return self.channels[channel_id].get("guild_id")
 
     def guild_payload(self, guild_id: str) -> dict[str, Any]:
         guild_channels = [c for c in self.channels.values()
                           if c.get("guild_id") == guild_id and c["type"] not in o.THREAD_TYPES]
         threads = [c for c in self.channels.values()
                    if c.get("guild_id") == guild_id and c["type"] in o.THREAD_TYPES]
-        bot_member = {**o.member(o.BOT_ID, roles=[o.BOT_ROLE_ID]), "user": o.BOT_USER}
+        bot_member = {**o.member(o.BOT_ID, roles=[o.bot_role_id(guild_id)]),
+                      "user": o.BOT_USER}
         return {
-            "id": guild_id, "name": "Stand-in guild", "icon": None, "owner_id": o.OWNER_ID,
-            "roles": self.roles(), "channels": guild_channels, "threads": threads,
+            "id": guild_id, "name": self.guilds[guild_id], "icon": None,
+            "owner_id": o.OWNER_ID, "roles": self.roles(guild_id), "channels": guild_channels,
+            "threads": threads,
             "members": [bot_member], "emojis": [], "stickers": [], "features": [],
             "member_count": 2, "large": False, "unavailable": False, "voice_states": [],
             "presences": [], "stage_instances": [], "guild_scheduled_events": [],
@@ -227,16 +254,20 @@ class DiscordStandIn:
             "nsfw_level": 0,
         }
 
-    def roles(self) -> list[dict[str, Any]]:
-        return [o.role(o.GUILD_ID, "@everyone", o.EVERYONE_PERMISSIONS),
-                o.role(o.BOT_ROLE_ID, "ArticleBot", self.bot_permissions, managed=True,
-                       bot_id=o.BOT_ID, position=1)]
+    def roles(self, guild_id: str = o.GUILD_ID) -> list[dict[str, Any]]:
+        """@everyone (whose id is the guild's, topics/permissions.mdx, Role Object) and the
+        bot's managed role."""
+        return [o.role(guild_id, "@everyone", o.EVERYONE_PERMISSIONS),
+                o.role(o.bot_role_id(guild_id), "ArticleBot", self.bot_permissions,
+                       managed=True, bot_id=o.BOT_ID, position=1)]
 
     async def set_bot_permissions(self, permissions: int) -> None:
-        """Change the bot's role (as a server admin would) and tell the bot."""
+        """Change the bot's role in every guild (as their admins would) and tell the bot."""
         self.bot_permissions = permissions
-        role = self.roles()[1]
-        await self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": o.GUILD_ID, "role": role})
+        for guild_id in self.guilds:
+            role = self.roles(guild_id)[1]
+            await self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": guild_id,
+                                                              "role": role})
 
     def bot_permissions_in(self, channel_id: str) -> int:
         """topics/permissions.mdx, Permission Overwrites: @everyone's and the bot's role's
@@ -273,7 +304,8 @@ class DiscordStandIn:
         self.commands[guild] = stored
         return stored
 
-    def visible_commands(self, *, dm: bool = False) -> list[dict[str, Any]]:
+    def visible_commands(self, *, dm: bool = False,
+                         guild_id: str | None = o.GUILD_ID) -> list[dict[str, Any]]:
         """What a user's command picker lists (interactions/application-commands.mdx,
         Registering a Command: "Guild commands are not available in DMs"; Contexts: a
         global command appears where its contexts include the interaction context, GUILD 0
@@ -283,11 +315,14 @@ class DiscordStandIn:
                  if context in (c.get("contexts") or [0, 1, 2])
                  and 0 in (c.get("integration_types") or [0])]
         if not dm:
-            shown += self.commands.get(o.GUILD_ID, [])
+            shown += self.commands.get(guild_id, [])
         return shown
 
-    def command(self, name: str, kind: int, *, dm: bool = False) -> dict[str, Any]:
-        for command in self.visible_commands(dm=dm):
+    def command(self, name: str, kind: int, *, dm: bool = False,
+                channel_id: str = o.CHANNEL_ID) -> dict[str, Any]:
+        """The command a user picks, in ``channel_id``'s guild (or a DM)."""
+        guild_id = None if dm else self.guild_of(channel_id)
+        for command in self.visible_commands(dm=dm, guild_id=guild_id):
             if command["name"] == name and command["type"] == kind:
                 return command
         where = "a DM with the bot" if dm else "the guild"
@@ -389,7 +424,8 @@ class DiscordStandIn:
         parent = self.channels[message["channel_id"]]
         kind = o.ANNOUNCEMENT_THREAD if parent["type"] == o.GUILD_ANNOUNCEMENT else \
             o.PUBLIC_THREAD
-        thread = o.thread(message["id"], parent["id"], name, owner_id, archive_minutes, kind)
+        thread = o.thread(message["id"], parent["id"], name, owner_id, archive_minutes, kind,
+                          guild_id=parent["guild_id"])
         self.channels[thread["id"]] = thread
         message["thread"] = thread
         message["flags"] |= 1 << 5  # HAS_THREAD
@@ -435,21 +471,24 @@ class DiscordStandIn:
             payload.update(user=o.user(user_id, f"user{user_id[-4:]}"), context=1,
                            authorizing_integration_owners={"0": "0"})
         else:
-            payload.update(guild_id=o.GUILD_ID, guild_locale="en-US", context=0,
+            guild_id = channel["guild_id"]
+            payload.update(guild_id=guild_id, guild_locale="en-US", context=0,
                            member=o.member(user_id, permissions),
-                           authorizing_integration_owners={"0": o.GUILD_ID})
+                           authorizing_integration_owners={"0": guild_id})
         if message is not None:
             payload["message"] = message
         self.interactions[iid] = InteractionState(payload, self.now())
         return payload
 
     async def _send_interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        sessions = await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        self.interactions[payload["id"]].delivered_to = [s.shard for s in sessions]
         return payload
 
     async def slash(self, name: str, options: dict[str, Any] | None = None, *,
                     dm: bool = False, **kwargs: Any) -> dict[str, Any]:
-        command = self.command(name, 1, dm=dm)
+        command = self.command(name, 1, dm=dm,
+                               channel_id=kwargs.get("channel_id", o.CHANNEL_ID))
         opts = [{"name": k, "type": 5 if isinstance(v, bool) else 3, "value": v}
                 for k, v in (options or {}).items()]
         data = {"id": command["id"], "name": name, "type": 1, "options": opts,
@@ -458,7 +497,8 @@ class DiscordStandIn:
 
     async def autocomplete(self, typed: str, *, dm: bool = False,
                            **kwargs: Any) -> dict[str, Any]:
-        command = self.command("ask", 1, dm=dm)
+        command = self.command("ask", 1, dm=dm,
+                               channel_id=kwargs.get("channel_id", o.CHANNEL_ID))
         data = {"id": command["id"], "name": "ask", "type": 1, "options": [
             {"name": "question", "type": 3, "value": typed, "focused": True}],
             **({"guild_id": command["guild_id"]} if "guild_id" in command else {})}
@@ -469,11 +509,11 @@ class DiscordStandIn:
         """A message command on ``message``: its content always arrives (events/gateway.mdx,
         Message Content Intent: "Content of the message a message context menu command is
         used on")."""
-        command = self.command("Ask the article", 3, dm=dm)
+        kwargs.setdefault("channel_id", message["channel_id"])
+        command = self.command("Ask the article", 3, dm=dm, channel_id=kwargs["channel_id"])
         data = {"id": command["id"], "name": command["name"], "type": 3,
                 "target_id": message["id"], "resolved": {"messages": {message["id"]: message}},
                 **({"guild_id": command["guild_id"]} if "guild_id" in command else {})}
-        kwargs.setdefault("channel_id", message["channel_id"])
         return await self._send_interaction(self.interaction(2, data, dm=dm, **kwargs))
 
     async def click(self, message: dict[str, Any] | str, custom_id: str,
@@ -498,18 +538,19 @@ class DiscordStandIn:
                   reply_to: dict[str, Any] | None = None, ping: bool = True) -> dict[str, Any]:
         """A user's message. ``reply_to`` makes it a reply; ``ping`` is the client's
         "@ mention" toggle on replies (the replied-to author lands in ``mentions``)."""
+        if dm:
+            channel_id = self.dm_channel_id(user_id)
+        guild_id = self.guild_of(channel_id)
+        role_id = o.bot_role_id(guild_id) if guild_id else None
         prefix = (f"<@{o.BOT_ID}> " if mention_bot else "") + (
-            f"<@&{o.BOT_ROLE_ID}> " if mention_role else "")
+            f"<@&{role_id}> " if mention_role and role_id else "")
         text = prefix + content
         mentions = [o.BOT_USER] if mention_bot else []
         if reply_to is not None and ping and reply_to["author"] not in mentions:
             mentions.append(reply_to["author"])
-        if dm:
-            channel_id = self.dm_channel_id(user_id)
-        guild_id = None if dm else o.GUILD_ID
         message = o.message(self.next_id(), text, author=o.user(user_id, f"user{user_id[-4:]}"),
                             channel_id=channel_id, guild_id=guild_id, mentions=mentions,
-                            mention_roles=[o.BOT_ROLE_ID] if mention_role else [],
+                            mention_roles=[role_id] if mention_role and role_id else [],
                             kind=19 if reply_to else 0)
         if guild_id:
             message["member"] = {k: v for k, v in o.member(user_id).items() if k != "user"}
@@ -582,7 +623,8 @@ class DiscordStandIn:
     def problems(self) -> list[str]:
         """What a user of the real Discord would have hit: interactions never answered
         ("This interaction failed"), left loading ("thinking…" for 15 minutes), deprecated
-        calls, and requests Discord refuses, except the refusals a test expects."""
+        calls, requests Discord refuses (except the refusals a test expects), and IDENTIFYs
+        over the rate limit."""
         found = []
         for i in self.interactions.values():
             if i.callback is None:
@@ -592,4 +634,5 @@ class DiscordStandIn:
             found += [f"interaction {i.name}: {d}" for d in i.deprecated]
         found += [f"{r.method} {r.path} refused: {r.status} code {r.code} {r.errors or ''}"
                   for r in self.refusals if r.code not in self.expected_codes]
+        found += [f"gateway: {refusal}" for refusal in self.gateway.refused]
         return found
