@@ -34,6 +34,7 @@ from bot.discord_app.format import (
     truncate,
 )
 from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
+from bot.discord_app.shards import PacedShardedBot
 from bot.discord_app.sync import sync_commands
 from bot.discord_app.views import AnswerButton
 from bot.errors import BotError
@@ -59,7 +60,7 @@ class ArticleBot(NoTextCommands, commands.Bot):
     pass
 
 
-class ShardedArticleBot(NoTextCommands, commands.AutoShardedBot):
+class ShardedArticleBot(NoTextCommands, PacedShardedBot):
     pass
 
 
@@ -89,6 +90,8 @@ def make_bot(service: QAService, settings: Settings) -> AnyBot:
     guilds = [discord.Object(id=g) for g in settings.guild_ids] or discord.utils.MISSING
 
     async def setup_hook() -> None:
+        if isinstance(bot, PacedShardedBot):
+            await bot.read_session_limits()
         await bot.add_cog(cog, guilds=guilds)
         bot.tree.add_command(cog.menu, guilds=guilds)
         bot.add_dynamic_items(AnswerButton)
