@@ -1,0 +1,19 @@
+"""Run by Python at start-up in the bot processes tests start with this folder on
+PYTHONPATH (tests/discord_app/processes.py), so that `python -m bot discord` runs unchanged
+in a process of its own: it keeps a developer's .env out, as tests/conftest.py does, and
+points discord.py at the stand-in named by STANDIN_API and STANDIN_GATEWAY, as the
+`standin` fixture does in the test process."""
+
+import os
+
+from bot.config import Settings
+
+Settings.model_config["env_file"] = None
+
+if os.environ.get("STANDIN_API"):
+    import discord.gateway
+    import discord.http
+    import yarl
+
+    discord.http.Route.BASE = os.environ["STANDIN_API"]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(os.environ["STANDIN_GATEWAY"])
