@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.embeddings import Backend
+from bot.encoding import Backend
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

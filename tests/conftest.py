@@ -10,7 +10,7 @@ import pytest
 
 from bot.answer import Answerer
 from bot.config import PROJECT_ROOT, Settings
-from bot.embeddings import Embedder
+from bot.encoding import Embedder
 from bot.index import Index, ensure_index
 from bot.retriever import Retriever
 
@@ -31,9 +31,16 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    """The model as the product runs it (the default backend, OpenVINO)."""
-    return Embedder(backend=Settings().backend, cache_dir=tmp_path_factory.mktemp("models"))
+def index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(scope="session")
+def embedder(index_root: Path) -> Embedder:
+    """The model as the product runs it (the default backend: the OpenVINO runtime), its
+    export cached where the product keeps it (``index/models``), so front ends pointed at
+    the session's index find it."""
+    return Embedder(backend=Settings().backend, cache_dir=index_root / "models")
 
 
 @pytest.fixture(scope="session")
@@ -46,11 +53,9 @@ def seeds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path,
-              embedder: Embedder) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    ensure_index(seeds_dir, folder, embedder)
-    return folder
+def index_dir(index_root: Path, seeds_dir: Path, embedder: Embedder) -> Path:
+    ensure_index(seeds_dir, index_root, embedder)
+    return index_root
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.embeddings import Embedder
+from bot.encoding import Embedder
 from bot.errors import IndexCorrupt
 from bot.index import (
     CURRENT,
