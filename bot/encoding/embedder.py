@@ -156,11 +156,12 @@ class Embedder:
         return TorchEncoder(self._location)
 
     def _runtime(self) -> Encoder:
-        """The export (made if missing or corrupt), compiled; an export that passes its
-        checks but will not compile is made once more before giving up."""
+        """The export (made if missing or corrupt), compiled. When it will not compile, its
+        files are hashed in full: damaged ones are exported once more; intact ones mean the
+        runtime itself cannot run here, and the caller falls back."""
         import openvino
 
-        from bot.encoding.export import ensure_export
+        from bot.encoding.export import ExportCorrupt, ensure_export, verify
         from bot.encoding.runtime import OpenVINOEncoder
 
         source = Path(self._location)
@@ -171,7 +172,11 @@ class Embedder:
             return OpenVINOEncoder(export)
         except UnsupportedModel:
             raise
-        except (RuntimeError, OSError, ValueError, KeyError) as err:
-            logger.warning("the cached export did not load (%s)", str(err)[:200])
-            export = ensure_export(source, self.cache_dir, openvino.__version__, rebuild=True)
-            return OpenVINOEncoder(export)
+        except (RuntimeError, OSError, ValueError, KeyError):
+            try:
+                verify(export, full=True)
+            except ExportCorrupt:
+                export = ensure_export(source, self.cache_dir, openvino.__version__,
+                                       rebuild=True)
+                return OpenVINOEncoder(export)
+            raise

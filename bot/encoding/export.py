@@ -107,9 +107,10 @@ def model_fingerprint(model_dir: Path, cache_dir: Path) -> str:
     return fingerprint
 
 
-def verify(export: Export) -> None:
+def verify(export: Export, full: bool = False) -> None:
     """Raises FileNotFoundError when there is no export, ExportCorrupt when its files do not
-    match ``export.json`` (sizes always; contents when a modification time moved)."""
+    match ``export.json`` (sizes always; contents when a modification time moved, or
+    always when ``full``)."""
     info_path = export.folder / EXPORT_INFO
     if not export.folder.is_dir():
         raise FileNotFoundError(export.folder)
@@ -129,11 +130,11 @@ def verify(export: Export) -> None:
             raise ExportCorrupt(f"{name} is missing") from None
         if size != expected["size"]:
             raise ExportCorrupt(f"{name} has {size} bytes, expected {expected['size']}")
-        if mtime != expected["mtime_ns"]:
+        if mtime != expected["mtime_ns"] or full:
             if _sha256(path) != expected["sha256"]:
                 raise ExportCorrupt(f"{name} has changed")
+            moved = moved or mtime != expected["mtime_ns"]
             expected["mtime_ns"] = mtime
-            moved = True
     if moved:  # copied or touched, content intact: remember, so it is not hashed again
         with contextlib.suppress(OSError):
             _write_json(info_path, info)

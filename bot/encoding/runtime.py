@@ -41,7 +41,7 @@ class OpenVINOEncoder:
 
     def __init__(self, export: Export) -> None:
         import openvino
-        from tokenizers import Tokenizer  # type: ignore[import-untyped]
+        from tokenizers import Tokenizer
 
         self.label = export.label
         self.spec: ModelSpec = read_spec(export.folder)
