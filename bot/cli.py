@@ -258,14 +258,15 @@ def _report_problems(report: LoadReport) -> None:
 
 
 def _progress_bar() -> Callable[[int, int], None]:
-    """Shows embedding progress on stderr while an index is built."""
-    from tqdm import tqdm
-
-    bar: tqdm[Any] | None = None
+    """Shows embedding progress on stderr while an index is built (tqdm is imported only
+    then: most starts build nothing)."""
+    bar: Any = None
 
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
+            from tqdm import tqdm
+
             bar = tqdm(total=total, desc="indexing", unit="text", file=sys.stderr,
                        leave=False, disable=None)
         bar.update(done - bar.n)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.embeddings import Backend
+from bot.encoding import Backend
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_SHARD_ID = 100_000  # far above any bot's shard count; keeps a typo from using all memory

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.answerability.vocabulary import Vocabulary, build_vocabulary
-from bot.embeddings import Embedder
+from bot.encoding import Embedder
 from bot.errors import IndexCorrupt
-from bot.ingest import Document, SeedProblem, load_documents
+from bot.ingest import Document, SeedProblem, load_documents, seeds_unchanged
 from bot.lexicon import Lexicon
 from bot.passages import ChunkParams, Passage, split_passages
 from bot.text import stemmer, terms
@@ -109,16 +109,23 @@ class Manifest:
     sentences: int
     built_at: str
     faiss_index: str
+    # What made the vectors (``Embedder.label``): the OpenVINO export, by fingerprint, or
+    # sentence-transformers on torch. Informational: both give the same vectors (cosine
+    # ≥ 0.9999, tested), so a change of encoder does not make an index stale.
+    encoder: str = ""
 
     def describes(self, documents: list[Document], model: str, chunking: ChunkParams) -> bool:
         """True when this index was built from exactly these seeds, model and chunking."""
         return (
-            self.format_version == FORMAT_VERSION
-            and self.model == model
-            and self.chunking == chunking.as_dict()
+            self.matches(model, chunking)
             and sorted((d.id, d.sha256) for d in self.documents)
             == sorted((d.id, d.sha256) for d in documents)
         )
+
+    def matches(self, model: str, chunking: ChunkParams) -> bool:
+        """True when this index was built by this program version, model and chunking."""
+        return (self.format_version == FORMAT_VERSION and self.model == model
+                and self.chunking == chunking.as_dict())
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -195,7 +202,7 @@ def ensure_index(
 ) -> tuple[Index, LoadReport]:
     """The index for the current seeds: loaded when fresh, else (re)built and saved."""
     chunking = chunking or ChunkParams()
-    documents, problems = load_documents(seeds_dir)
+    index: Index | None = None
     try:
         index = load_index(index_dir)
     except FileNotFoundError:
@@ -204,10 +211,18 @@ def ensure_index(
         logger.warning("index at %s is unreadable (%s); rebuilding", index_dir, err)
         action, reason = "rebuilt-corrupt", str(err)
     else:
+        action, reason = "rebuilt-stale", "the seeds, model or chunking changed"
+        if index.manifest.matches(embedder.name, chunking):
+            # The common case, decided by hashing the seed files without parsing them.
+            unchanged, problems = seeds_unchanged(
+                seeds_dir, {(d.id, d.sha256) for d in index.manifest.documents})
+            if unchanged:
+                return index, LoadReport("loaded", problems=tuple(problems))
+    documents, problems = load_documents(seeds_dir)
+    if index is not None:
         if index.manifest.describes(documents, embedder.name, chunking):
             return index, LoadReport("loaded", problems=tuple(problems))
         logger.info("index at %s is stale; rebuilding", index_dir)
-        action, reason = "rebuilt-stale", "the seeds, model or chunking changed"
     index = build_index(documents, index_dir, embedder, chunking, progress)
     return index, LoadReport(action, reason, tuple(problems))
 
@@ -261,6 +276,7 @@ def build_index(
         sentences=len(owners),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         faiss_index="",
+        encoder=embedder.label,
     )
     manifest = replace(manifest, faiss_index=index_kind(len(passages), APPROX_ABOVE))
     index = assemble(manifest, passages, sentence_rows, passage_vectors, sentence_vectors,

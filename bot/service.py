@@ -10,17 +10,20 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer, Answerer
 from bot.answerability.model import AnswerModel, load_model
 from bot.batching import MicroBatcher
 from bot.config import Settings
-from bot.embeddings import Embedder
+from bot.encoding import Embedder
 from bot.errors import BotError
 from bot.index import LoadReport, Manifest, Progress, build_index, ensure_index
 from bot.ingest import load_documents
 from bot.retriever import Retriever
-from bot.store import Store, Vote
+
+if TYPE_CHECKING:  # the one-shot CLI has no database to open
+    from bot.store import Store, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ def open_answerer(
     else:
         index, report = ensure_index(settings.seeds_dir, settings.index_dir, embedder,
                                      progress=progress)
+    # Loaded before the first question, not during it: a REPL or bot that says it is ready
+    # is ready, and the graph is compiled on the main thread (see ``Embedder``).
+    embedder.load()
     answerer = Answerer(
         Retriever(index, embedder),
         top_k=settings.top_k,
