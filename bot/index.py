@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 8  # bump when ingestion, chunking or the file layout changes
+FORMAT_VERSION = 9  # bump when ingestion, chunking or the file layout changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
