@@ -42,7 +42,7 @@ def index_root(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
     pytest's cache between runs, so front ends pointed at the session's index find it and a
     second run does not export again."""
     root = tmp_path_factory.mktemp("index")
-    cache = pytestconfig.cache
+    cache = getattr(pytestconfig, "cache", None)  # None with -p no:cacheprovider
     if cache is not None:
         (root / "models").symlink_to(cache.mkdir("models"), target_is_directory=True)
     return root
