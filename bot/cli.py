@@ -155,7 +155,8 @@ def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | Non
     model = fit(answerer, split(questions, "fit"), log=lambda line: click.echo(line, err=True))
     answerer = replace(answerer, model=model)
     click.echo(f"thresholds: answered ≥ {model.answered_at:.3f}, tentative ≥ "
-               f"{model.tentative_at:.3f}, on topic ≥ {model.topic_at:.3f}")
+               f"{model.tentative_at:.3f}, on topic ≥ {model.topic_at:.3f}, taught ≥ "
+               f"{model.taught_at:.3f}")
     click.echo("set                 on top  right+conf  ranked 1st  unans.conf  unans.tent  "
                "off-topic quoted")
     rows = [("fit (cross-val.)", model.notes["cross_validated"])]
@@ -169,6 +170,16 @@ def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | Non
                    f"{f['ranked_first']:10.2f}  {f['unanswerable_confident']:10.2f}  "
                    f"{f['unanswerable_tentative']:10.2f}  {f['offtopic_quoted']:>3} of "
                    f"{f['offtopic']}")
+    from bot.answerability.fit import teaching_effect
+
+    effect = teaching_effect(answerer, split(questions, "fit"), split(questions, "val"))
+    click.echo(f"taught answers: matched at similarity ≥ {model.taught_at:.3f}; teaching the "
+               f"{effect['taught']} fitting questions answered wrongly or tentatively makes "
+               f"{effect['became_right_confident']} of {effect['checked_answerable']} "
+               f"validation answerables right and confident "
+               f"({effect['right_confident_before']} → {effect['right_confident_after']}); "
+               f"unanswerable ones newly answered: {effect['unanswerable_newly_answered']}")
+    model.notes["teaching"] = effect
     click.echo("reliability (cross-validated): predicted → observed")
     for row in model.notes["reliability"]:
         click.echo(f"  {row['from']:.1f}–{row['to']:.1f}: {row['predicted']:.2f} → "
