@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bot.answer import Answer, Answerer, clean_question
 from bot.answerability.model import AnswerModel
-from bot.config import PROJECT_ROOT, Settings
+from bot.config import PROJECT_ROOT, Settings, mask_password
 from bot.errors import BotError, InvalidQuestion
 from bot.index import LoadReport
 from bot.render import render_answer
@@ -203,10 +203,13 @@ def discord_command(settings: Settings) -> None:
 @click.pass_obj
 def report(settings: Settings, limit: int) -> None:
     """Questions the bot could not answer and answers voted down, most frequent first."""
-    from bot.store import Store
+    from bot.store import open_store
 
-    result = Store.open(settings.data_dir, settings.feedback_secret.get_secret_value()
-                        ).report(limit)
+    store = open_store(settings)
+    try:
+        result = store.report(limit)
+    finally:
+        store.close()
     click.echo("Questions the article did not answer:")
     for question, count in result.unanswered or [("(none)", 0)]:
         click.echo(f"  {count:4d}  {question}" if count else f"        {question}")
@@ -248,7 +251,8 @@ def _setting_problem(err: ValidationError) -> str:
     prefix = Settings.model_config.get("env_prefix", "")
     name = f"{prefix}{field}" if field in Settings.model_fields else field
     message = first["msg"][:1].lower() + first["msg"][1:]
-    return f"bad setting {name.upper()}={first.get('input')!r}: {message}"
+    shown = mask_password(repr(first.get("input")))  # a database URL may hold one
+    return f"bad setting {name.upper()}={shown}: {message}"
 
 
 def _open(settings: Settings, model: AnswerModel | None = None) -> Answerer:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.embeddings import Backend
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_SHARD_ID = 100_000  # far above any bot's shard count; keeps a typo from using all memory
 
 
 class Settings(BaseSettings):
@@ -41,8 +44,20 @@ class Settings(BaseSettings):
 
     log_level: str = "WARNING"
 
-    # Key for hashing voter ids; empty = a random key kept in data_dir/voter.key.
+    # Key for hashing voter ids; empty = a random key kept in data_dir/voter.key (SQLite
+    # only: with PostgreSQL every process must hash alike, so it must be set).
     feedback_secret: SecretStr = SecretStr("")
+
+    # Where answers, votes and threads are kept: empty = SQLite in data_dir/bot.sqlite3; a
+    # file path = SQLite there; postgresql://… = a PostgreSQL server that several bot
+    # processes share.
+    database_url: str = ""
+    database_pool_size: int = Field(5, ge=1, le=100)  # PostgreSQL connections per process
+    # Seconds a write waits for another writer's lock before it is reported.
+    database_busy_timeout: float = Field(5.0, gt=0, le=600)
+    # PostgreSQL: seconds a read or write is retried while the server is unreachable
+    # (restart, failover) before it is reported.
+    database_retry_seconds: float = Field(10.0, ge=0, le=600)
 
     # Discord front end.
     discord_token: SecretStr = Field(SecretStr(""), validation_alias="DISCORD_TOKEN")
@@ -52,6 +67,10 @@ class Settings(BaseSettings):
     discord_cooldown: float = Field(5.0, ge=0, validation_alias="DISCORD_COOLDOWN_SECONDS")
     # "" = one connection; "auto" or a number = AutoShardedBot with that many shards.
     discord_shards: str = Field("", validation_alias="DISCORD_SHARDS")
+    # Several processes: the total number of shards, and this process's slice of them
+    # ("0-3", "0,2,4"; empty = all). See README, "Deployment".
+    discord_shard_count: int | None = Field(None, ge=1, validation_alias="DISCORD_SHARD_COUNT")
+    discord_shard_ids: str = Field("", validation_alias="DISCORD_SHARD_IDS")
     # With the privileged Message Content intent, every message in a follow-up thread is a
     # question; without it, only messages that mention the bot or reply to it are.
     discord_message_content: bool = Field(False, validation_alias="DISCORD_MESSAGE_CONTENT")
@@ -71,6 +90,79 @@ class Settings(BaseSettings):
             raise ValueError('DISCORD_SHARDS must be empty, "auto" or a positive number')
         return value
 
+    @field_validator("discord_shard_count", mode="before")
+    @classmethod
+    def _blank_count(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_shard_count")
+    @classmethod
+    def _shard_count(cls, value: int | None, info: ValidationInfo) -> int | None:
+        old = str(info.data.get("discord_shards", "")).strip().lower()
+        if value is not None and old == "auto":
+            raise ValueError("DISCORD_SHARD_COUNT fixes the number of shards and "
+                             "DISCORD_SHARDS=auto asks Discord for it: set only one")
+        if value is not None and old.isdigit() and int(old) != value:
+            raise ValueError(f"DISCORD_SHARDS={old} and DISCORD_SHARD_COUNT={value} disagree: "
+                             "set only DISCORD_SHARD_COUNT")
+        return value
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids(cls, value: str, info: ValidationInfo) -> str:
+        ids = parse_shard_ids(value)
+        if not ids:
+            return value
+        old = str(info.data.get("discord_shards", "")).strip()
+        count = info.data.get("discord_shard_count") or (int(old) if old.isdigit() else None)
+        if count is None:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT, the number of "
+                             "shards across all processes")
+        if max(ids) >= count:
+            raise ValueError(f"shard {max(ids)} does not exist with DISCORD_SHARD_COUNT="
+                             f"{count}: shard ids run from 0 to {count - 1}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        url = value.strip()
+        scheme = re.match(r"([A-Za-z][\w+.-]*)://", url)
+        if scheme is None:
+            return url  # a SQLite file
+        if scheme.group(1).lower() not in ("postgresql", "postgres"):
+            raise ValueError("BOT_DATABASE_URL must be a SQLite file path or a "
+                             "postgresql://user:password@host:5432/dbname URL")
+        from psycopg import Error
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(url)
+        except Error as err:  # libpq's reason may quote the URL, or the password alone
+            detail = str(err).strip().splitlines()[0]
+            password = re.match(r"[^:]*://[^:/@]*:([^@]*)@", url)
+            if password and password[1]:
+                detail = detail.replace(password[1], "***")
+            raise ValueError("BOT_DATABASE_URL is not a valid PostgreSQL URL: "
+                             f"{mask_password(detail)}") from None
+        return url
+
+    @property
+    def postgres_url(self) -> str | None:
+        """The PostgreSQL server's URL, or None for SQLite."""
+        url = self.database_url
+        return url if re.match(r"postgres(ql)?://", url, re.IGNORECASE) else None
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file (when ``postgres_url`` is None)."""
+        return Path(self.database_url) if self.database_url else self.data_dir / "bot.sqlite3"
+
+    @property
+    def shard_ids(self) -> tuple[int, ...] | None:
+        """This process's slice of shards; None = all of them."""
+        return parse_shard_ids(self.discord_shard_ids) or None
+
     @property
     def model_cache(self) -> Path:
         """Where model exports (OpenVINO) are cached: built artifacts, beside the index."""
@@ -83,10 +175,42 @@ class Settings(BaseSettings):
     @property
     def shard_count(self) -> int | Literal["auto"] | None:
         """None: not sharded; "auto": as many as Discord recommends; else a fixed count."""
+        if self.discord_shard_count is not None:
+            return self.discord_shard_count
         value = self.discord_shards.strip().lower()
         if not value:
             return None
         return "auto" if value == "auto" else int(value)
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """"0-3" → (0, 1, 2, 3); "0,2,4" → (0, 2, 4); "" → (). ValueError on anything else,
+    including a shard named twice."""
+    if not text.strip():
+        return ()
+    ids: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        found = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if found is None:
+            item = repr(part) if part else "an empty item"
+            raise ValueError(f"DISCORD_SHARD_IDS takes shard numbers and ranges like 0-3 "
+                             f"or 0,2,4, not {item}")
+        first, last = int(found[1]), int(found[2] or found[1])
+        if last > MAX_SHARD_ID:
+            raise ValueError(f"DISCORD_SHARD_IDS: {last} is not a plausible shard id")
+        if last < first:
+            raise ValueError(f"DISCORD_SHARD_IDS range {part} runs backwards: write "
+                             f"{last}-{first}")
+        ids.extend(range(first, last + 1))
+    twice = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if twice:
+        raise ValueError(f"DISCORD_SHARD_IDS names shard {twice[0]} twice")
+    return tuple(ids)
+
+
+def mask_password(text: str) -> str:
+    """A URL's password replaced by ***, wherever one appears in ``text``."""
+    return re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,8 @@ EXTRA_SET = PROJECT_ROOT / "bench" / "extra.jsonl"
 HOLDOUT_SET = PROJECT_ROOT / "bench" / "holdout.jsonl"
 BANK = PROJECT_ROOT / "bench" / "bank.jsonl"
 
+pytest_plugins = ["tests.pgserver"]  # the `postgres` fixture: a real PostgreSQL server
+
 # Tests never read a developer's .env.
 Settings.model_config["env_file"] = None
 
@@ -27,7 +29,9 @@ Settings.model_config["env_file"] = None
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("BOT_SEEDS_DIR", "BOT_INDEX_DIR", "BOT_DATA_DIR", "BOT_MODEL", "BOT_TOP_K",
-                 "BOT_MAX_QUESTION_CHARS", "DISCORD_TOKEN"):
+                 "BOT_MAX_QUESTION_CHARS", "DISCORD_TOKEN",
+                 "BOT_DATABASE_URL", "BOT_FEEDBACK_SECRET", "DISCORD_SHARDS",
+                 "DISCORD_SHARD_COUNT", "DISCORD_SHARD_IDS"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -398,6 +398,26 @@ async def test_shard_setting_runs_the_auto_sharded_bot(standin: DiscordStandIn,
         await h.stop()
 
 
+async def test_a_shard_slice_identifies_only_its_shards(standin: DiscordStandIn,
+                                                       settings: Settings,
+                                                       answerer: Answerer) -> None:
+    """DISCORD_SHARD_COUNT=4 DISCORD_SHARD_IDS=1,3: two gateway sessions, shards 1 and 3."""
+    sliced = settings.model_copy(update={"discord_shard_count": 4, "discord_shard_ids": "1,3"})
+    h = Harness(standin, sliced, answerer)
+    await h.start()
+    try:
+        assert sorted(h.bot.shards) == [1, 3]
+        # The stand-in answers each IDENTIFY with a READY echoing the shard it asked for.
+        identified = [e["d"]["shard"] for e in standin._events if e.get("t") == "READY"]
+        assert sorted(identified) == [[1, 4], [3, 4]]
+        assert not standin.find("GET", "/gateway/bot")  # the count is fixed: nothing to ask
+        about = fields_text((await h.callback(await standin.slash("about")))["data"])
+        # The stand-in's guild id maps to shard 3 of 4 ((id >> 22) % 4).
+        assert "This process runs shards 1, 3 of 4. This server is on shard 3." in about
+    finally:
+        await h.stop()
+
+
 async def test_sigterm_closes_the_bot_cleanly(standin: DiscordStandIn, settings: Settings,
                                               answerer: Answerer) -> None:
     import os

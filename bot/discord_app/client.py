@@ -25,6 +25,7 @@ from bot.discord_app.format import (
     about_embed,
     answer_embed,
     help_embed,
+    shard_summary,
     suggestions,
     truncate,
 )
@@ -66,7 +67,9 @@ def make_bot(service: QAService, settings: Settings) -> AnyBot:
     bot: AnyBot
     if shards is None:
         bot = ArticleBot(**options)
-    else:
+    else:  # all shards, or this process's slice of them (README, "Deployment")
+        if settings.shard_ids:
+            options["shard_ids"] = list(settings.shard_ids)
         bot = ShardedArticleBot(shard_count=None if shards == "auto" else shards, **options)
     cog = QACog(bot, service, settings)
 
@@ -155,8 +158,9 @@ class QACog(commands.Cog, name="QA"):
     @app_commands.command(name="about")
     async def about(self, interaction: discord.Interaction[Any]) -> None:
         """The articles I answer from, the model, and when the index was built."""
-        await interaction.response.send_message(embed=about_embed(self.service.manifest),
-                                                ephemeral=True)
+        await interaction.response.send_message(
+            embed=about_embed(self.service.manifest, shard_summary(self.bot, interaction)),
+            ephemeral=True)
 
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction[Any]) -> None:

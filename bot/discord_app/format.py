@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from bot.answer import Answer, Excerpt
@@ -80,7 +82,7 @@ def not_covered(examples: list[str]) -> str:
     return "\n".join(lines)
 
 
-def about_embed(manifest: Manifest) -> discord.Embed:
+def about_embed(manifest: Manifest, shards: str = "") -> discord.Embed:
     embed = discord.Embed(title="About this bot", colour=COLOUR, description=(
         "I answer questions about the article(s) below by quoting the passages that "
         "answer them."))
@@ -92,7 +94,33 @@ def about_embed(manifest: Manifest) -> discord.Embed:
     embed.add_field(name="Index", value=truncate(
         f"{model} · {manifest.passages} passages · built {manifest.built_at}", FIELD_VALUE_MAX),
         inline=False)
+    if shards:
+        embed.add_field(name="Shards", value=truncate(shards, FIELD_VALUE_MAX), inline=False)
     return fit(embed)
+
+
+def shard_summary(bot: discord.Client, interaction: discord.Interaction[Any]) -> str:
+    """Which shards this process runs ("shards 0-3 of 8"), and the one this server is on;
+    empty for an unsharded bot."""
+    if not isinstance(bot, discord.AutoShardedClient) or not bot.shard_count:
+        return ""
+    ids = sorted(bot.shard_ids if bot.shard_ids is not None else range(bot.shard_count))
+    text = f"This process runs {_ranges(ids)} of {bot.shard_count}."
+    if interaction.guild is not None and interaction.guild.shard_id is not None:
+        text += f" This server is on shard {interaction.guild.shard_id}."
+    return text
+
+
+def _ranges(ids: list[int]) -> str:
+    """[0, 1, 2, 3, 6] → "shards 0-3, 6"; [2] → "shard 2"."""
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs]
+    return ("shard " if len(ids) == 1 else "shards ") + ", ".join(parts)
 
 
 def help_embed(examples: list[str]) -> discord.Embed:

@@ -13,7 +13,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.discord_app.client import QACog, make_bot
 from bot.errors import BotError
 from bot.service import QAService, open_answerer
-from bot.store import Store
+from bot.store import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,9 @@ def run_discord(settings: Settings) -> None:
     if not token:
         raise BotError("DISCORD_TOKEN is not set: copy .env.example to .env and paste the "
                        "bot token from the Discord Developer Portal (README, 'Discord')")
-    answerer, _ = open_answerer(settings)
-    store = Store.open(settings.data_dir, settings.feedback_secret.get_secret_value())
+    store = open_store(settings)  # before the model loads: a database problem shows at once
     try:
+        answerer, _ = open_answerer(settings)
         asyncio.run(serve(QAService(settings, answerer, store), settings, token))
     finally:
         store.close()

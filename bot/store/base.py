@@ -1,0 +1,157 @@
+"""The store's interface, written once for both engines.
+
+``Store`` holds what the bot remembers: the answers it gave (so buttons keep working after
+a restart, on any process), votes on them, and conversations (threads). Its methods are
+plain SQL that SQLite and PostgreSQL both accept, with ``%s`` placeholders; an engine
+supplies only ``_run`` (one transaction, its locking, its errors), migrations and ``close``.
+
+No raw user id is stored: voters are a keyed hash (HMAC-SHA256 with a secret that lives
+outside the database), enough to let a person change their vote and no more."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from bot.store.migrations import Session, now
+from bot.store.records import Report, StoredAnswer, StoreError, Vote
+
+T = TypeVar("T")
+
+NO_LIMIT = 9_223_372_036_854_775_807  # largest BIGINT: "no answer id given"
+QUESTION_PUNCTUATION = " ?!."  # stripped when grouping repeated questions
+
+
+class Store(ABC):
+    """What the bot remembers. Blocking; callers on an event loop use a worker thread."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    @classmethod
+    def open(cls, data_dir: Path, secret: str = "") -> Store:
+        """The embedded default, for tools and tests: SQLite in ``data_dir/bot.sqlite3``,
+        voters hashed with ``secret`` or the key kept in ``data_dir/voter.key``."""
+        from bot.store.keys import voter_key
+        from bot.store.sqlite import SQLiteStore
+
+        return SQLiteStore(data_dir / "bot.sqlite3", voter_key(data_dir, secret))
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """The database, for messages and logs (never with a password)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    @abstractmethod
+    def _run(self, work: Callable[[Session], T], *, write: bool) -> T:
+        """Run ``work`` in one transaction and commit it. Database failures become
+        ``StoreError``; an engine may run ``work`` again after a failure that left nothing
+        committed, or whose outcome it cannot know, so ``work`` must be idempotent."""
+
+    # --- answers --------------------------------------------------------------------------
+
+    def voter(self, user_id: int | str) -> str:
+        return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+    def record_answer(
+        self, question: str, answered: bool, passage_ids: Sequence[str],
+        conversation: str | None = None,
+    ) -> str:
+        answer_id = uuid.uuid4().hex[:16]  # chosen here, so a retried insert is harmless
+        row = (answer_id, question, conversation, int(answered),
+               json.dumps(list(passage_ids)), now())
+        self._run(lambda db: db.execute(
+            "INSERT INTO answers (id, question, conversation, answered, passage_ids, "
+            "created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING", row),
+            write=True)
+        return answer_id
+
+    def answer(self, answer_id: str) -> StoredAnswer | None:
+        rows = self._run(lambda db: db.execute(
+            "SELECT id, question, conversation, answered, passage_ids FROM answers "
+            "WHERE id = %s", (answer_id,)), write=False)
+        if not rows:
+            return None
+        r = rows[0]
+        return StoredAnswer(r[0], r[1], r[2], bool(r[3]), tuple(json.loads(r[4])))
+
+    # --- votes ----------------------------------------------------------------------------
+
+    def record_vote(self, answer_id: str, user_id: int | str, vote: int) -> Vote:
+        """One vote per person per answer; voting again replaces it. Returns once the
+        vote is committed."""
+        voter = self.voter(user_id)
+        value = 1 if vote > 0 else -1
+
+        def work(db: Session) -> Vote:
+            found = db.execute("SELECT question, passage_ids FROM answers WHERE id = %s",
+                               (answer_id,))
+            if not found:
+                raise StoreError("that answer is no longer known; ask the question again")
+            question, passages = found[0]
+            db.execute(
+                "INSERT INTO votes (answer_id, voter, vote, question, passage_ids, created_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (answer_id, voter) "
+                "DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
+                (answer_id, voter, value, question, passages, now()))
+            return Vote(answer_id, voter, value, question, tuple(json.loads(passages)))
+
+        return self._run(work, write=True)
+
+    def votes(self) -> list[Vote]:
+        rows = self._run(lambda db: db.execute(
+            "SELECT answer_id, voter, vote, question, passage_ids FROM votes "
+            "ORDER BY created_at, answer_id, voter"), write=False)
+        return [Vote(r[0], r[1], int(r[2]), r[3], tuple(json.loads(r[4]))) for r in rows]
+
+    # --- conversations --------------------------------------------------------------------
+
+    def start_conversation(self, conversation: str, answer_id: str) -> None:
+        self._run(lambda db: db.execute(
+            "INSERT INTO conversations (id, answer_id, created_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING", (conversation, answer_id, now())), write=True)
+
+    def is_conversation(self, conversation: str) -> bool:
+        return bool(self._run(lambda db: db.execute(
+            "SELECT 1 FROM conversations WHERE id = %s", (conversation,)), write=False))
+
+    def history(self, conversation: str, before: str | None = None) -> list[str]:
+        """The questions of a conversation, oldest first: the one it started from, then
+        those asked in it; with ``before`` (an answer id), only those asked before it."""
+        rows = self._run(lambda db: db.execute(
+            "SELECT question FROM ("
+            " SELECT 0 AS part, 0 AS seq, a.question FROM conversations c"
+            " JOIN answers a ON a.id = c.answer_id WHERE c.id = %s"
+            " UNION ALL"
+            " SELECT 1, seq, question FROM answers WHERE conversation = %s AND seq < "
+            " COALESCE((SELECT seq FROM answers WHERE id = %s), %s)"
+            ") AS asked ORDER BY part, seq",
+            (conversation, conversation, before, NO_LIMIT)), write=False)
+        return [r[0] for r in rows]
+
+    # --- the operator's report ------------------------------------------------------------
+
+    def report(self, limit: int = 20) -> Report:
+        def work(db: Session) -> Report:
+            unanswered = db.execute(
+                "SELECT MIN(question), COUNT(*) AS n FROM answers WHERE answered = 0 "
+                "GROUP BY lower(trim(question, %s)) ORDER BY n DESC, MIN(created_at) "
+                "LIMIT %s", (QUESTION_PUNCTUATION, limit))
+            downvoted = db.execute(
+                "SELECT question, passage_ids, COUNT(*) AS n FROM votes WHERE vote = -1 "
+                "GROUP BY question, passage_ids ORDER BY n DESC, MIN(created_at) LIMIT %s",
+                (limit,))
+            return Report([(q, int(n)) for q, n in unanswered],
+                          [(q, tuple(json.loads(p)), int(n)) for q, p, n in downvoted])
+
+        return self._run(work, write=False)

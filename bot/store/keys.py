@@ -1,0 +1,23 @@
+"""The secret voter ids are hashed with: from the settings, or made once and kept beside the
+SQLite file, readable by the owner only."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def voter_key(data_dir: Path, secret: str = "") -> bytes:
+    """``secret`` when given; else the key in ``data_dir/voter.key``, made on first use."""
+    if secret:
+        return secret.encode()
+    path = data_dir / "voter.key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secrets.token_bytes(32))
+    return path.read_bytes()
