@@ -192,6 +192,14 @@ class Answerer:
         return Answer(question, status, tuple(self._excerpt(s) for s in page),
                       judged.confidence, has_more=len(worth) > offset + len(page))
 
+    def closest(self, question: str, count: int = 3) -> list[Excerpt]:
+        """The ``count`` passages the model ranks first, whatever the outcome: what an
+        operator picks from to teach an answer."""
+        question = clean_question(question, self.max_question_chars)
+        vector = self.retriever.encode([question])[0]
+        judged = judge(self.candidates(question, question, vector), self.model)
+        return [self._excerpt(s) for s in judged.ranked[:count]]
+
     def _taught_answer(self, question: str, search: str, vector: Any, rows: Sequence[int],
                        offset: int, limit: int) -> Answer:
         """The taught passages, ranked and marked by the model, answered as such."""

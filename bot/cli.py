@@ -199,27 +199,6 @@ def discord_command(settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.pass_obj
-def report(settings: Settings, limit: int) -> None:
-    """Questions the bot could not answer and answers voted down, most frequent first."""
-    from bot.store import open_store
-
-    store = open_store(settings)
-    try:
-        result = store.report(limit)
-    finally:
-        store.close()
-    click.echo("Questions the article did not answer:")
-    for question, count in result.unanswered or [("(none)", 0)]:
-        click.echo(f"  {count:4d}  {question}" if count else f"        {question}")
-    click.echo("\nAnswers voted 👎 (question, passages shown):")
-    for question, passages, count in result.downvoted or [("(none)", (), 0)]:
-        shown = ", ".join(passages)
-        click.echo(f"  {count:4d}  {question}  [{shown}]" if count else f"        {question}")
-
-
-@main.command()
 @click.option("--eval", "eval_path", type=click.Path(path_type=Path, dir_okay=False),
               default=DEFAULT_EVAL, show_default=True, help="JSONL question set.")
 @click.option("--sizes", default="10000,100000,1000000", show_default=True,
@@ -255,12 +234,17 @@ def _setting_problem(err: ValidationError) -> str:
     return f"bad setting {name.upper()}={shown}: {message}"
 
 
-def _open(settings: Settings, model: AnswerModel | None = None) -> Answerer:
-    from bot.service import open_answerer
+def open_answerer_for_cli(settings: Settings, model: AnswerModel | None = None) -> Answerer:
+    """The answerer, built with a progress bar if the index must be (re)built, answering
+    from the taught answers in the database when there is one."""
+    from bot.service import open_answerer, with_taught
 
     answerer, report = open_answerer(settings, progress=_progress_bar(), model=model)
     _report_problems(report)
-    return answerer
+    return with_taught(answerer, settings) if model is None else answerer
+
+
+_open = open_answerer_for_cli
 
 
 def _report_problems(report: LoadReport) -> None:
@@ -312,3 +296,20 @@ def _json_line(answer: Answer) -> str:
 
 def _text_block(answer: Answer) -> str:
     return f"Q: {answer.question}\n\n{render_answer(answer, bold=sys.stdout.isatty())}\n"
+
+
+def _register_teaching() -> None:
+    from bot.cli_teaching import (
+        export_command,
+        forget,
+        import_command,
+        report,
+        taught,
+        teach,
+    )
+
+    for command in (report, teach, taught, forget, export_command, import_command):
+        main.add_command(command)
+
+
+_register_teaching()

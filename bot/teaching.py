@@ -99,9 +99,9 @@ class TaughtSet:
         self.threshold = threshold
         live = [(t, t.live_passages(index), v) for t, v in zip(taught, vectors, strict=True)]
         self.entries = [(t, tuple(rows)) for t, rows, _ in live if rows]
-        self.vectors = (np.vstack([v for t, rows, v in live if rows])
-                        if self.entries else np.zeros((0, vectors.shape[1] if vectors.ndim == 2
-                                                       else 1), np.float32))
+        dimension = index.sentence_vectors.shape[1]
+        self.vectors = (np.vstack([v for t, rows, v in live if rows]) if self.entries
+                        else np.zeros((0, dimension), np.float32))
         self._asked = [self._analyse(t.question) for t, _ in self.entries]
         self.stale = [t for t, rows, _ in live if not rows]
 
