@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # With the privileged Message Content intent, every message in a follow-up thread is a
     # question; without it, only messages that mention the bot or reply to it are.
     discord_message_content: bool = Field(False, validation_alias="DISCORD_MESSAGE_CONTENT")
+    # Seconds `python -m bot discord` keeps retrying (with backoff) when Discord cannot be
+    # reached at start, before giving up with a non-zero exit.
+    discord_connect_timeout: float = Field(300.0, gt=0,
+                                           validation_alias="DISCORD_CONNECT_TIMEOUT")
 
     @field_validator("discord_guild_ids")
     @classmethod

@@ -36,9 +36,13 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    """The model as the product runs it (the default backend, OpenVINO)."""
-    return Embedder(backend=Settings().backend, cache_dir=tmp_path_factory.mktemp("models"))
+def embedder(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The model as the product runs it (the default backend, OpenVINO). Its OpenVINO export
+    is kept in pytest's cache folder between runs, as the product keeps it in index/models
+    (keyed by the model's files and OpenVINO's version, written atomically)."""
+    cache = pytestconfig.cache
+    folder = cache.mkdir("models") if cache is not None else tmp_path_factory.mktemp("models")
+    return Embedder(backend=Settings().backend, cache_dir=folder)
 
 
 @pytest.fixture(scope="session")

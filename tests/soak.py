@@ -25,7 +25,7 @@ from bot.discord_app.client import make_bot
 from bot.evaluate import load_questions
 from bot.service import QAService, open_answerer
 from bot.store import Store
-from tests.discord_standin import APP_ID, DiscordStandIn
+from tests.standin import APP_ID, DiscordStandIn
 
 BURST = 500
 RATE = 20
@@ -64,17 +64,15 @@ async def soak(seconds: int, out: Path) -> dict[str, Any]:
     async def ask() -> None:
         nonlocal counter
         question = questions[counter % len(questions)]
-        payload = standin.interaction(2, {"id": standin.next_id(), "name": "ask", "type": 1,
-                                          "options": [{"name": "question", "type": 3,
-                                                       "value": question}]},
-                                      user_id=str(10_000 + counter))
         counter += 1
-        sent[payload["token"]] = time.monotonic()
-        await standin.dispatch("INTERACTION_CREATE", payload)
+        at = time.monotonic()
+        payload = await standin.slash("ask", {"question": question},
+                                      user_id=str(10_000 + counter))
+        sent[payload["token"]] = at
 
     def answered() -> int:
-        replies = standin.find("POST", f"/webhooks/{APP_ID}/")
-        return len({c.path.rsplit("/", 1)[-1] for c in replies})
+        return sum(1 for i in standin.interactions.values()
+                   if i.callback is not None and not i.loading)
 
     try:
         started = time.monotonic()
@@ -100,7 +98,7 @@ async def soak(seconds: int, out: Path) -> dict[str, Any]:
     acks, answers, dup_acks, dup_answers = [], [], 0, 0
     for token, at in sent.items():
         callbacks = standin.find("POST", f"/{token}/callback")
-        replies = standin.find("POST", f"/webhooks/{APP_ID}/{token}")
+        replies = standin.find("PATCH", f"/webhooks/{APP_ID}/{token}/messages/@original")
         dup_acks += len(callbacks) > 1
         dup_answers += len(replies) > 1
         acks.append(callbacks[0].at - at if callbacks else float("inf"))

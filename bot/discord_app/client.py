@@ -1,15 +1,18 @@
 """The bot: slash commands, the message context menu, mentions, buttons and threads, all
-over ``QAService``. Thin: it acknowledges, hands the question to the core in a worker thread,
-and renders the ``Answer``. Errors reach the user as one short ephemeral line."""
+over ``QAService``. Thin: it checks what can be checked at once, acknowledges, hands the
+question to the core in a worker thread, and renders the ``Answer``. Problems reach the user
+as one short private line (``respond.tell``); traces go to the log.
+
+Where commands can be used (Discord's ``contexts``): /ask, /about, /help and the message menu
+in servers and in DMs with the bot; /reindex in servers only. The bot is installed to
+servers only (``integration_types``): it answers mentions and keeps threads, which a
+user-installed app cannot."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,18 +21,21 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answer import clean_question
 from bot.config import Settings
+from bot.discord_app import buttons, messages
 from bot.discord_app.format import (
     CHOICE_MAX,
     NO_MENTIONS,
     about_embed,
-    answer_embed,
     help_embed,
     shard_summary,
     suggestions,
     truncate,
 )
-from bot.discord_app.views import AnswerButton, answer_view
+from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
+from bot.discord_app.sync import sync_commands
+from bot.discord_app.views import AnswerButton
 from bot.errors import BotError
 from bot.service import QAService
 
@@ -38,6 +44,10 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION = 500  # Discord-side limit on the option; the core enforces its own setting too
 SORRY = "Something went wrong on my side; it has been logged. Please try again."
 RESTARTING = "I'm restarting: please ask again in a moment."
+
+SERVERS_AND_DMS = app_commands.AppCommandContext(guild=True, dm_channel=True,
+                                                 private_channel=False)
+SERVER_INSTALL = app_commands.AppInstallationType(guild=True, user=False)
 
 
 class NoTextCommands:
@@ -71,10 +81,16 @@ def make_bot(service: QAService, settings: Settings) -> AnyBot:
         if settings.shard_ids:
             options["shard_ids"] = list(settings.shard_ids)
         bot = ShardedArticleBot(shard_count=None if shards == "auto" else shards, **options)
+    bot.tree.allowed_contexts = SERVERS_AND_DMS
+    bot.tree.allowed_installs = SERVER_INSTALL
     cog = QACog(bot, service, settings)
+    # Commands live in one scope: the configured guilds (instant updates while testing) or
+    # global. sync_commands empties the other scope.
+    guilds = [discord.Object(id=g) for g in settings.guild_ids] or discord.utils.MISSING
 
     async def setup_hook() -> None:
-        await bot.add_cog(cog)
+        await bot.add_cog(cog, guilds=guilds)
+        bot.tree.add_command(cog.menu, guilds=guilds)
         bot.add_dynamic_items(AnswerButton)
         await sync_commands(bot, settings)
 
@@ -122,7 +138,6 @@ class QACog(commands.Cog, name="QA"):
         self._idle = asyncio.Event()
         self._idle.set()
         self.menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_message)
-        bot.tree.add_command(self.menu)
         bot.tree.error(self.on_app_command_error)
 
     # --- commands -------------------------------------------------------------------------
@@ -135,8 +150,9 @@ class QACog(commands.Cog, name="QA"):
                   private: bool = False) -> None:
         """Ask a question; get the passages of the article that answer it."""
         self._check_open()
+        self.check_question(question)  # before deferring: a refusal stays private
         self._check_cooldown(interaction.user.id)
-        await interaction.response.defer(ephemeral=private, thinking=True)
+        await defer(interaction, private=private)
         await self._answer(interaction, question, private)
 
     @ask.autocomplete("question")
@@ -151,8 +167,9 @@ class QACog(commands.Cog, name="QA"):
         if not message.content.strip():
             raise app_commands.CheckFailure("That message has no text to ask about.")
         self._check_open()
+        self.check_question(message.content)
         self._check_cooldown(interaction.user.id)
-        await interaction.response.defer(thinking=True)
+        await defer(interaction, private=False)
         await self._answer(interaction, message.content, private=False)
 
     @app_commands.command(name="about")
@@ -170,6 +187,7 @@ class QACog(commands.Cog, name="QA"):
 
     @app_commands.command(name="reindex")
     @app_commands.default_permissions(manage_guild=True)
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
     async def reindex(self, interaction: discord.Interaction[Any]) -> None:
         """Rebuild the index from the articles (Manage Server or the bot's owner only)."""
         # Default permissions only hide the command; a server can change them. Check here.
@@ -177,110 +195,51 @@ class QACog(commands.Cog, name="QA"):
             interaction.user)  # type: ignore[arg-type]
         if not allowed:
             raise app_commands.CheckFailure("/reindex needs the Manage Server permission.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer(interaction, private=True)
         manifest = await asyncio.to_thread(self.service.reindex)
-        await interaction.followup.send(
-            f"Rebuilt: {manifest.passages} passages from {len(manifest.documents)} "
-            f"document(s).", ephemeral=True)
+        await interaction.edit_original_response(
+            content=f"Rebuilt: {manifest.passages} passages from {len(manifest.documents)} "
+                    "document(s).")
 
-    # --- messages ---------------------------------------------------------------------------
+    # --- messages and buttons -----------------------------------------------------------------
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        me = self.bot.user
-        if me is None or message.author.bot:
-            return
-        conversation = await self._conversation(message.channel)
-        mentioned = me in message.mentions
-        ref = message.reference.resolved if message.reference else None
-        replied = isinstance(ref, discord.Message) and ref.author.id == me.id
-        in_thread = conversation is not None and self.settings.discord_message_content
-        if not (mentioned or replied or in_thread):
-            return
-        if self.draining:
-            await message.reply(RESTARTING, mention_author=False, allowed_mentions=NO_MENTIONS)
-            return
-        question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
-        if not question:
-            await message.reply("Ask me a question about the article, e.g. "
-                                f"“{(self.service.examples or ['What is it about?'])[0]}”",
-                                mention_author=False, allowed_mentions=NO_MENTIONS)
-            return
-        wait = self.cooldowns.retry_after(message.author.id)
-        if wait:
-            await message.add_reaction("⏳")
-            return
-        try:
-            async with self._tracked():
-                reply = await self.service.ask_async(question, conversation)
-        except BotError as err:
-            await message.reply(f"⚠️ {err}", mention_author=False, allowed_mentions=NO_MENTIONS)
-            return
-        await message.reply(
-            embed=answer_embed(reply.answer, self.service.examples),
-            view=self._view(reply.answer_id, reply.answer, 0, conversation is not None),
-            mention_author=False, allowed_mentions=NO_MENTIONS)
-
-    # --- buttons ----------------------------------------------------------------------------
+        await messages.on_message(self, message)
 
     async def on_answer_button(self, interaction: discord.Interaction[Any], action: str,
                                answer_id: str, offset: int) -> None:
-        if self.draining:
-            await interaction.response.send_message(RESTARTING, ephemeral=True)
-            return
-        async with self._tracked():
-            await self._on_button(interaction, action, answer_id, offset)
-
-    async def _on_button(self, interaction: discord.Interaction[Any], action: str,
-                         answer_id: str, offset: int) -> None:
-        private = bool(interaction.message and interaction.message.flags.ephemeral)
-        await interaction.response.defer(ephemeral=True if action != "more" else private,
-                                         thinking=True)
-        if action in ("up", "down"):
-            await asyncio.to_thread(self.service.vote, answer_id, interaction.user.id,
-                                    1 if action == "up" else -1)
-            thanks = "👍" if action == "up" else "👎: the operator will look at it."
-            await interaction.followup.send(f"Thanks, noted {thanks}", ephemeral=True)
-        elif action == "more":
-            answer = await asyncio.to_thread(self.service.more, answer_id, offset)
-            if not answer.excerpts:
-                await interaction.followup.send("No more excerpts.", ephemeral=True)
-                return
-            view = discord.ui.View(timeout=None)
-            if answer.has_more:
-                view.add_item(AnswerButton("more", answer_id, offset + len(answer.excerpts)))
-            await interaction.followup.send(
-                embed=answer_embed(answer, [], first_number=offset + 1), view=view,
-                ephemeral=private, allowed_mentions=NO_MENTIONS)
-        elif action == "thread":
-            await self._open_thread(interaction, answer_id)
-
-    async def _open_thread(self, interaction: discord.Interaction[Any], answer_id: str) -> None:
-        message = interaction.message
-        stored = await asyncio.to_thread(self.service.store.answer, answer_id)
-        if message is None or stored is None:
-            raise BotError("that answer is no longer known; ask the question again")
-        thread = await message.create_thread(name=truncate(stored.question, 100),
-                                             auto_archive_duration=1440)
-        await asyncio.to_thread(self.service.start_conversation, str(thread.id), answer_id)
-        how = ("ask here" if self.settings.discord_message_content
-               else f"mention {self.bot.user.mention if self.bot.user else 'me'} or use /ask here")
-        await thread.send(f"Follow-up questions: {how}. I read them with the earlier ones.",
-                          allowed_mentions=NO_MENTIONS)
-        await interaction.followup.send(f"Thread opened: {thread.mention}", ephemeral=True)
+        """Every click ends in a message to the user, whatever fails."""
+        try:
+            if self.draining:
+                raise Restarting()
+            async with self.tracked():
+                await buttons.on_button(self, interaction, action, answer_id, offset)
+        except (BotError, app_commands.CheckFailure) as err:
+            await tell(interaction, str(err))
+        except Exception:
+            logger.exception("button %s on answer %s failed", action, answer_id)
+            await tell(interaction, SORRY)
 
     # --- shared -----------------------------------------------------------------------------
 
     async def _answer(self, interaction: discord.Interaction[Any], question: str,
                       private: bool) -> None:
-        async with self._tracked():
-            conversation = await self._conversation(interaction.channel)
+        async with self.tracked():
+            conversation = await self.conversation(interaction.channel)
             reply = await self.service.ask_async(question, conversation)
-            view = self._view(reply.answer_id, reply.answer, 0,
-                              conversation is not None or private)
-            await interaction.followup.send(
-                embed=answer_embed(reply.answer, self.service.examples), view=view,
-                ephemeral=private, allowed_mentions=NO_MENTIONS)
+            offer_thread = not private and can_open_thread(interaction.channel,
+                                                           interaction.app_permissions)
+            page = answer_page(reply.answer, reply.answer_id, self.service.examples,
+                               offer_thread=offer_thread)
+            # The loading message is replaced by the answer (edit the original response;
+            # a follow-up in its place is deprecated).
+            await interaction.edit_original_response(embed=page.embed, view=page.view,
+                                                     allowed_mentions=NO_MENTIONS)
+
+    def check_question(self, question: str) -> None:
+        """Raises InvalidQuestion (a BotError) for a question the core would refuse."""
+        clean_question(question, self.settings.max_question_chars)
 
     async def drain(self, timeout: float) -> bool:
         """Stop taking questions and wait (at most ``timeout`` s) for those being answered;
@@ -294,7 +253,7 @@ class QACog(commands.Cog, name="QA"):
             return False
 
     @contextlib.asynccontextmanager
-    async def _tracked(self) -> AsyncIterator[None]:
+    async def tracked(self) -> AsyncIterator[None]:
         self._in_flight += 1
         self._idle.clear()
         try:
@@ -308,11 +267,7 @@ class QACog(commands.Cog, name="QA"):
         if self.draining:
             raise Restarting()
 
-    def _view(self, answer_id: str, answer: Any, offset: int, in_thread: bool) -> discord.ui.View:
-        next_offset = offset + len(answer.excerpts) if answer.has_more else None
-        return answer_view(answer_id, bool(answer.excerpts), next_offset, in_thread)
-
-    async def _conversation(self, channel: Any) -> str | None:
+    async def conversation(self, channel: Any) -> str | None:
         """The conversation id when ``channel`` is a thread opened from an answer."""
         if channel is None:
             return None
@@ -327,44 +282,10 @@ class QACog(commands.Cog, name="QA"):
     async def on_app_command_error(self, interaction: discord.Interaction[Any],
                                    error: app_commands.AppCommandError) -> None:
         original = getattr(error, "original", error)
-        if isinstance(original, app_commands.CheckFailure):
+        if isinstance(original, app_commands.CheckFailure | BotError):
             text = str(original) or "You can't use this command here."
-        elif isinstance(original, BotError):
-            text = str(original)
         else:
             command = interaction.command.name if interaction.command else "?"
             logger.error("/%s failed", command, exc_info=original)
             text = SORRY
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(f"⚠️ {text}", ephemeral=True)
-            else:
-                await interaction.response.send_message(f"⚠️ {text}", ephemeral=True)
-        except discord.HTTPException:
-            logger.warning("could not tell the user about an error", exc_info=True)
-
-
-async def sync_commands(bot: AnyBot, settings: Settings) -> bool:
-    """Sync the commands with Discord only when they (or the target guilds) changed since
-    the last sync; returns whether it synced. The state lives in the data folder."""
-    payload = json.dumps({
-        "app": bot.application_id,
-        "guilds": settings.guild_ids,
-        "commands": [c.to_dict(bot.tree) for c in bot.tree.get_commands()],
-    }, sort_keys=True, default=str)
-    digest = hashlib.sha256(payload.encode()).hexdigest()
-    state = settings.data_dir / "command-sync.sha256"
-    if state.is_file() and state.read_text().strip() == digest:
-        logger.info("commands unchanged; not syncing")
-        return False
-    if settings.guild_ids:
-        for guild_id in settings.guild_ids:
-            guild = discord.Object(id=guild_id)
-            bot.tree.copy_global_to(guild=guild)
-            await bot.tree.sync(guild=guild)
-    else:
-        await bot.tree.sync()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    state.write_text(digest + "\n")
-    logger.info("commands synced (%s)", settings.guild_ids or "global")
-    return True
+        await tell(interaction, text)

@@ -19,6 +19,9 @@ FIELDS_MAX = 25
 FOOTER_MAX = 2048
 EMBEDS_TOTAL_MAX = 6000
 CHOICE_MAX = 100
+# An operator's example question, as listed in /help and "not covered": long enough for any
+# real question, short enough that five of them stay far inside the 4,096 description.
+EXAMPLE_MAX = 300
 
 COLOUR = discord.Colour.blurple()
 UNSURE_COLOUR = discord.Colour.gold()  # a tentative answer looks different at a glance
@@ -45,6 +48,8 @@ def escape(text: str) -> str:
 
 
 def answer_embed(answer: Answer, examples: list[str], first_number: int = 1) -> discord.Embed:
+    """The answer as an embed. It may show fewer excerpts than ``answer`` holds: trailing
+    ones are dropped to stay within 6,000 characters (``shown``)."""
     embed = discord.Embed(title=truncate(escape(answer.question), TITLE_MAX),
                           colour=UNSURE_COLOUR if answer.tentative else COLOUR)
     if not answer.excerpts:
@@ -74,12 +79,34 @@ def excerpt_value(excerpt: Excerpt, limit: int = FIELD_VALUE_MAX) -> str:
     return f"> {quote}{link}"
 
 
+def shown(answer: Answer, embed: discord.Embed) -> int:
+    """How many of ``answer``'s excerpts ``embed`` shows (paging continues after them)."""
+    return len(embed.fields) if answer.excerpts else 0
+
+
+def answer_text(answer: Answer, examples: list[str], first_number: int = 1) -> tuple[str, int]:
+    """The answer as plain message text, for channels where the bot may not embed: the
+    question, then as many excerpts as fit in 2,000 characters; and how many it shows."""
+    head = f"**{truncate(escape(answer.question), TITLE_MAX)}**"
+    if answer.tentative and first_number == 1:
+        head += f"\n🤔 {UNSURE}"
+    if not answer.excerpts:
+        return truncate(f"{head}\n{not_covered(examples)}", CONTENT_MAX), 0
+    text, count = head, 0
+    for number, excerpt in enumerate(answer.excerpts, start=first_number):
+        block = f"\n\n{number}. {excerpt.citation}\n" + excerpt_value(excerpt, 600)
+        if len(text) + len(block) > CONTENT_MAX:
+            break
+        text, count = text + block, count + 1
+    return text, count
+
+
 def not_covered(examples: list[str]) -> str:
     lines = ["The article doesn't cover that."]
     if examples:
         lines.append("Questions it can answer:")
-        lines += [f"• {escape(q)}" for q in examples[:3]]
-    return "\n".join(lines)
+        lines += [f"• {escape(truncate(q, EXAMPLE_MAX))}" for q in examples[:3]]
+    return truncate("\n".join(lines), DESCRIPTION_MAX)
 
 
 def about_embed(manifest: Manifest, shards: str = "") -> discord.Embed:
@@ -129,14 +156,17 @@ def help_embed(examples: list[str]) -> discord.Embed:
         "(¶ paragraph · title), the answering sentence in bold. `private: True` shows the "
         "answer to you only.",
         "**Ask the article** — right-click (or long-press) a message → Apps.",
-        "**Mention me** with a question, or reply to one of my answers.",
+        "**Mention me** with a question, or reply to an answer I posted that way (with "
+        "@mention on). In a DM with me, just write the question.",
         "**Follow up in thread** under an answer opens a thread where follow-up questions "
         "(“and how much of it came from China?”) are read with the earlier ones.",
         "👍 / 👎 tell the operator which answers help.",
     ]
     if examples:
-        lines += ["", "Try:"] + [f"• {escape(q)}" for q in examples[:5]]
-    return discord.Embed(title="How to ask", description="\n".join(lines), colour=COLOUR)
+        lines += ["", "Try:"] + [f"• {escape(truncate(q, EXAMPLE_MAX))}" for q in examples[:5]]
+    return discord.Embed(title="How to ask", description=truncate("\n".join(lines),
+                                                                  DESCRIPTION_MAX),
+                         colour=COLOUR)
 
 
 def fit(embed: discord.Embed) -> discord.Embed:

@@ -47,17 +47,16 @@ class AnswerButton(
         await cog.on_answer_button(interaction, self.action, self.answer_id, self.offset)
 
 
-def answer_view(answer_id: str, quoted: bool, next_offset: int | None,
-                in_thread: bool) -> discord.ui.View:
-    """More (when there is more), 👍 👎 (when something was quoted, tentatively or not: a
-    vote on a tentative answer tells the operator whether it was right), and a thread
-    button (unless the answer is already in a thread)."""
+def answer_view(answer_id: str, next_offset: int | None, *, votes: bool,
+                offer_thread: bool) -> discord.ui.View:
+    """More (when there is more), 👍 👎 (under a first page that quotes something), and a
+    thread button (where a thread can be opened: ``respond.can_open_thread``)."""
     view = discord.ui.View(timeout=None)
     if next_offset is not None:
         view.add_item(AnswerButton("more", answer_id, next_offset))
-    if quoted:
+    if votes:
         view.add_item(AnswerButton("up", answer_id))
         view.add_item(AnswerButton("down", answer_id))
-    if not in_thread:
+    if offer_thread:
         view.add_item(AnswerButton("thread", answer_id))
     return view

@@ -1,0 +1,109 @@
+"""What the buttons under an answer do: more excerpts, votes, a follow-up thread. Whatever
+can be checked without waiting is checked before acknowledging, so a refusal is a private
+line at once; the caller (``QACog.on_answer_button``) turns any error into one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.discord_app.format import NO_MENTIONS, truncate
+from bot.discord_app.respond import THREADABLE, answer_page, defer
+from bot.errors import BotError
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import QACog
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_ANSWER = "that answer is no longer known; ask the question again"
+THREAD_EXISTS = 160004  # JSON error code: a message can only have one thread
+
+
+async def on_button(cog: QACog, interaction: discord.Interaction[Any], action: str,
+                    answer_id: str, offset: int) -> None:
+    if action in ("up", "down"):
+        await vote(cog, interaction, answer_id, 1 if action == "up" else -1)
+    elif action == "more":
+        await more(cog, interaction, answer_id, offset)
+    elif action == "thread":
+        await open_thread(cog, interaction, answer_id)
+
+
+async def vote(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+               value: int) -> None:
+    await defer(interaction, private=True)
+    await asyncio.to_thread(cog.service.vote, answer_id, interaction.user.id, value)
+    thanks = "👍" if value > 0 else "👎: the operator will look at it."
+    await interaction.edit_original_response(content=f"Thanks, noted {thanks}")
+
+
+async def more(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+               offset: int) -> None:
+    """The next page, shown to whoever saw the answer (privately under a private one)."""
+    if await asyncio.to_thread(cog.service.store.answer, answer_id) is None:
+        raise BotError(UNKNOWN_ANSWER)
+    private = bool(interaction.message and interaction.message.flags.ephemeral)
+    await defer(interaction, private=private)
+    answer = await asyncio.to_thread(cog.service.more, answer_id, offset)
+    if not answer.excerpts:
+        raise BotError("there are no more excerpts for this question")
+    page = answer_page(answer, answer_id, [], offset=offset)
+    await interaction.edit_original_response(embed=page.embed, view=page.view,
+                                             allowed_mentions=NO_MENTIONS)
+
+
+async def open_thread(cog: QACog, interaction: discord.Interaction[Any],
+                      answer_id: str) -> None:
+    """A thread on the answer, where follow-up questions are read with it. Discord allows
+    one thread per message, in text and announcement channels only, with Create Public
+    Threads; an existing thread is pointed to instead."""
+    message, channel = interaction.message, interaction.channel
+    if message is None or channel is None:
+        raise BotError(UNKNOWN_ANSWER)
+    if getattr(channel, "type", None) not in THREADABLE:
+        where = ("a DM" if isinstance(channel, discord.DMChannel | discord.GroupChannel)
+                 else "a thread")
+        raise BotError(f"threads can't be opened in {where}: ask your follow-up here "
+                       "with /ask")
+    thread_id = str(message.id)  # a thread started from a message has the message's id
+    if message.flags.has_thread or await asyncio.to_thread(cog.service.is_conversation,
+                                                           thread_id):
+        await interaction.response.send_message(
+            f"This answer already has a thread: <#{thread_id}>", ephemeral=True)
+        return
+    if not interaction.app_permissions.create_public_threads:
+        raise BotError(NO_THREAD_PERMISSION)
+    stored = await asyncio.to_thread(cog.service.store.answer, answer_id)
+    if stored is None:
+        raise BotError(UNKNOWN_ANSWER)
+    await defer(interaction, private=True)
+    try:
+        thread = await message.create_thread(name=truncate(stored.question, 100),
+                                             auto_archive_duration=1440)
+    except discord.Forbidden:
+        raise BotError(NO_THREAD_PERMISSION) from None
+    except discord.HTTPException as err:
+        if err.code != THREAD_EXISTS:  # someone opened one on the answer meanwhile
+            raise
+        await asyncio.to_thread(cog.service.start_conversation, thread_id, answer_id)
+        await interaction.edit_original_response(
+            content=f"This answer already has a thread: <#{thread_id}>")
+        return
+    await asyncio.to_thread(cog.service.start_conversation, str(thread.id), answer_id)
+    me = cog.bot.user
+    how = ("ask here" if cog.settings.discord_message_content
+           else f"mention {me.mention if me else 'me'} or use /ask here")
+    try:
+        await thread.send(f"Follow-up questions: {how}. I read them with the earlier ones.",
+                          allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException:  # e.g. no Send Messages in Threads: the thread still works
+        logger.warning("could not post the introduction in thread %s", thread.id, exc_info=True)
+    await interaction.edit_original_response(content=f"Thread opened: {thread.mention}")
+
+
+NO_THREAD_PERMISSION = ("I can't open threads in this channel (I need the Create Public "
+                        "Threads permission): mention me or use /ask to follow up")

@@ -1,0 +1,97 @@
+"""The real bot (the real discord.py client, model, index and SQLite) run against the strict
+stand-in, and what a test reads: the messages a user was shown."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.answer import Answerer
+from bot.config import Settings
+from bot.discord_app.client import make_bot
+from bot.service import QAService
+from bot.store import Store
+from tests.standin import DiscordStandIn
+
+EPHEMERAL = 64
+
+
+class Harness:
+    def __init__(self, standin: DiscordStandIn, settings: Settings, answerer: Answerer) -> None:
+        self.standin = standin
+        self.settings = settings
+        self.answerer = answerer
+        self.bot: Any = None
+        self.store: Store | None = None
+        self.service: QAService | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.store = Store.open(self.settings.data_dir)
+        self.service = QAService(self.settings, self.answerer, self.store)
+        self.bot = make_bot(self.service, self.settings)
+        self.bot._connection.guild_ready_timeout = 0.05
+        self._task = asyncio.create_task(self.bot.start(self.standin.token))
+        await asyncio.wait_for(self.bot.wait_until_ready(), 20)
+
+    async def stop(self) -> None:
+        await self.standin.settle()  # let the bot finish what it is answering
+        if self.bot is not None:
+            await self.bot.close()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 10)
+        if self.store is not None:
+            self.store.close()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def ask(self, question: str, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Sends /ask; returns the interaction and the message the user ends up seeing."""
+        private = kwargs.pop("private", None)
+        options: dict[str, Any] = {"question": question}
+        if private is not None:
+            options["private"] = private
+        interaction = await self.standin.slash("ask", options, **kwargs)
+        return interaction, await self.reply(interaction)
+
+    async def reply(self, interaction: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
+        """The newest message the interaction left, once the bot has finished with it."""
+        shown: list[dict[str, Any]] = await self.standin.wait_for(
+            lambda: self.standin.settled(interaction) and self.standin.shown(interaction),
+            timeout)
+        return shown[-1]
+
+    async def callback(self, interaction: dict[str, Any]) -> dict[str, Any]:
+        """The body of the bot's first response (the interaction callback)."""
+        token = interaction["token"]
+        calls = await self.standin.wait_for(
+            lambda: self.standin.find("POST", f"/{token}/callback"))
+        body: dict[str, Any] = calls[0].body
+        return body
+
+    async def posted(self, channel_id: str, count: int = 1) -> list[dict[str, Any]]:
+        """The bot's own (non-interaction) messages in a channel, once there are ``count``."""
+        messages: list[dict[str, Any]] = await self.standin.wait_for(
+            lambda: len(self.standin.bot_messages(channel_id)) >= count
+            and self.standin.bot_messages(channel_id))
+        return messages
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message.get("components", []) for c in row["components"]]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Everything a user reads in a message: its content and its embeds."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f["name"] + "\n" + f["value"] for f in embed.get("fields", [])]
+        parts.append((embed.get("footer") or {}).get("text", ""))
+    return "\n".join(p for p in parts if p)
+
+
+def is_private(message: dict[str, Any]) -> bool:
+    return bool(message["flags"] & EPHEMERAL)

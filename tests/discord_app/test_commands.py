@@ -1,0 +1,80 @@
+"""Commands: registered deliberately (where each may be used), synced only when changed,
+each in one scope; /about, /help and /reindex."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answer import Answerer
+from bot.config import Settings
+from tests.discord_app.harness import Harness, is_private, text_of
+from tests.standin import APP_ID, GUILD_ID, MANAGE_GUILD, CommandUnavailable, DiscordStandIn
+
+NAMES = {"ask", "about", "help", "reindex", "Ask the article"}
+
+
+async def test_commands_sync_only_when_changed(harness: Harness) -> None:
+    synced = harness.standin.find("PUT", f"/applications/{APP_ID}/commands")
+    assert len(synced) == 1
+    assert {c["name"] for c in synced[0].body} == NAMES
+    await harness.restart()
+    assert len(harness.standin.find("PUT", f"/applications/{APP_ID}/commands")) == 1
+
+
+async def test_where_each_command_can_be_used_is_set_deliberately(harness: Harness) -> None:
+    """Defect 8: contexts and integration types are chosen, not left to Discord's defaults
+    (which would list /reindex in DMs)."""
+    commands = {c["name"]: c for c in harness.standin.commands[None]}
+    assert commands["reindex"]["contexts"] == [0]  # servers only
+    for name in NAMES - {"reindex"}:
+        assert sorted(commands[name]["contexts"]) == [0, 1]  # servers and DMs with the bot
+    assert all(c["integration_types"] == [0] for c in commands.values())  # server install
+    with pytest.raises(CommandUnavailable):
+        await harness.standin.slash("reindex", dm=True)
+    help_ = await harness.reply(await harness.standin.slash("help", dm=True))
+    assert "/ask" in text_of(help_)
+
+
+async def test_switching_between_guild_and_global_sync_lists_each_command_once(
+    standin: DiscordStandIn, settings: Settings, answerer: Answerer,
+) -> None:
+    """Defect 8: a guild command and a global one of the same name are both listed; the
+    scope not used is emptied."""
+    def listed() -> list[str]:
+        return [c["name"] for c in standin.visible_commands()]
+
+    for guilds in ("", GUILD_ID, ""):
+        h = Harness(standin, settings.model_copy(update={"discord_guild_ids": guilds}),
+                    answerer)
+        await h.start()
+        try:
+            assert sorted(listed()) == sorted(NAMES)  # each once
+            assert bool(standin.commands.get(GUILD_ID)) == bool(guilds)
+            assert bool(standin.commands.get(None)) != bool(guilds)
+            _, answer = await h.ask("What is Lasso?")
+            assert "Lasso" in text_of(answer)
+        finally:
+            await h.stop()
+
+
+async def test_about_and_help(harness: Harness) -> None:
+    about = await harness.reply(await harness.standin.slash("about"))
+    text = text_of(about)
+    assert is_private(about)
+    assert "TikTok’s revenue is apparently over $7 billion" in text
+    assert "10 passages" in text and "all-MiniLM-L6-v2" in text
+    help_ = await harness.reply(await harness.standin.slash("help"))
+    assert "/ask" in text_of(help_) and "Who built TikTok?" in text_of(help_)
+
+
+async def test_reindex_is_refused_without_manage_server(harness: Harness) -> None:
+    # A server can let anyone see /reindex (default permissions only hide it): the bot
+    # checks for itself.
+    refused = await harness.reply(await harness.standin.slash("reindex"))
+    assert is_private(refused) and "Manage Server" in refused["content"]
+    allowed = await harness.reply(await harness.standin.slash("reindex",
+                                                              permissions=int(MANAGE_GUILD)))
+    assert is_private(allowed) and "Rebuilt: 10 passages" in allowed["content"]
+    # questions go on being answered from the new index
+    _, answer = await harness.ask("What is Lasso?")
+    assert "Lasso" in text_of(answer)

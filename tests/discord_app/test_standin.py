@@ -1,0 +1,327 @@
+"""The stand-in refuses what Discord refuses: each rule, driven with raw HTTP and a raw
+websocket (no bot), must answer with Discord's status, JSON error code and error body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.standin import (
+    APP_ID,
+    BOT_ID,
+    BOT_PERMISSIONS,
+    CHANNEL_ID,
+    CREATE_PUBLIC_THREADS,
+    EMBED_LINKS,
+    FORUM_POST_ID,
+    DiscordStandIn,
+)
+from tests.standin.objects import MESSAGE_CONTENT
+
+BUTTON = {"type": 2, "style": 2, "label": "b", "custom_id": "x"}
+
+
+def row(*buttons: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(buttons)}
+
+
+def command(**overrides: Any) -> dict[str, Any]:
+    return {"name": "ask", "type": 1, "description": "Ask", "options": [
+        {"type": 3, "name": "question", "description": "q", "required": True}], **overrides}
+
+
+class Client:
+    """Raw requests, as the bot's library would make them."""
+
+    def __init__(self, standin: DiscordStandIn, session: aiohttp.ClientSession) -> None:
+        self.standin = standin
+        self.session = session
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        async with self.session.request(
+                method, self.standin.api_base + path, json=body,
+                headers={"Authorization": f"Bot {self.standin.token}"}) as response:
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
+
+    async def interaction(self, kind: int = 2, **kwargs: Any) -> dict[str, Any]:
+        data = {"id": "1", "name": "ask", "type": 1} if kind in (2, 4) else {
+            "custom_id": "x", "component_type": 2}
+        return self.standin.interaction(kind, data, **kwargs)
+
+    async def respond(self, payload: dict[str, Any], body: dict[str, Any]) -> tuple[int, Any]:
+        return await self.call("POST", f"/interactions/{payload['id']}/{payload['token']}"
+                                       "/callback?with_response=true", body)
+
+
+@pytest.fixture()
+async def client(standin: DiscordStandIn) -> AsyncIterator[Client]:
+    async with aiohttp.ClientSession() as session:
+        yield Client(standin, session)
+
+
+def refused(result: tuple[int, Any], status: int, code: int) -> Any:
+    got_status, body = result
+    assert (got_status, body["code"]) == (status, code), body
+    return body.get("errors")
+
+
+BAD_MESSAGES = [
+    ({"content": "x" * 2001}, "content"),
+    ({"embeds": [{"title": "t" * 257}]}, "embeds"),
+    ({"embeds": [{"description": "d" * 4097}]}, "embeds"),
+    ({"embeds": [{"fields": [{"name": "n", "value": "v"}] * 26}]}, "embeds"),
+    ({"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]}, "embeds"),
+    ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]}, "embeds"),
+    ({"embeds": [{"fields": [{"name": "n", "value": " "}]}]}, "embeds"),
+    ({"embeds": [{"footer": {"text": "f" * 2049}}]}, "embeds"),
+    ({"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]}, "embeds"),
+    ({"embeds": [{"title": "t"}] * 11}, "embeds"),
+    ({"content": "x", "components": [row(BUTTON)] * 6}, "components"),
+    ({"content": "x", "components": [row(*[dict(BUTTON, custom_id=str(i))
+                                           for i in range(6)])]}, "components"),
+    ({"content": "x", "components": [row(BUTTON, BUTTON)]}, "components"),
+    ({"content": "x", "components": [row(dict(BUTTON, custom_id="c" * 101))]}, "components"),
+    ({"content": "x", "components": [row(dict(BUTTON, label="l" * 81))]}, "components"),
+    ({"content": "x", "components": [row({"type": 2, "style": 1, "label": "no id"})]},
+     "components"),
+    ({"content": "x", "components": [BUTTON]}, "components"),
+    ({"content": "x", "allowed_mentions": {"parse": ["users"], "users": ["1"]}},
+     "allowed_mentions"),
+    ({"content": "x", "allowed_mentions": {"parse": ["people"]}}, "allowed_mentions"),
+    ({"content": "x", "flags": 64}, "flags"),  # EPHEMERAL only on interaction messages
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_MESSAGES)
+async def test_bad_messages_are_invalid_form_bodies(client: Client, body: dict[str, Any],
+                                                    field: str) -> None:
+    client.standin.expected_codes.add(50035)
+    errors = refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", body),
+                     400, 50035)
+    assert field in errors
+
+
+async def test_the_embed_total_counts_trimmed_text(client: Client) -> None:
+    padded = {"embeds": [{"description": " " * 100 + "d" * 4096 + " " * 100,
+                          "fields": [{"name": "n", "value": "v" * 1000}] * 1}]}
+    assert (await client.call("POST", f"/channels/{CHANNEL_ID}/messages", padded))[0] == 200
+
+
+async def test_an_empty_message_is_refused(client: Client) -> None:
+    client.standin.expected_codes.add(50006)
+    refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", {"content": ""}),
+            400, 50006)
+
+
+BAD_COMMANDS = [
+    command(name="Ask"),  # chat input names are lowercase
+    command(name="ask me"),
+    command(name="a" * 33),
+    command(description=""),
+    command(description="d" * 101),
+    command(options=[{"type": 3, "name": "a", "description": "a"},
+                     {"type": 3, "name": "b", "description": "b", "required": True}]),
+    command(options=[{"type": 3, "name": "a", "description": "a"}] * 2),
+    command(options=[{"type": 3, "name": f"o{i}", "description": "d"} for i in range(26)]),
+    command(options=[{"type": 3, "name": "a", "description": "a", "autocomplete": True,
+                      "choices": [{"name": "x", "value": "x"}]}]),
+    command(options=[{"type": 3, "name": "a", "description": "a", "max_length": 6001}]),
+    {"name": "Ask the article", "type": 3, "description": "not allowed"},
+    {"name": "Ask the article", "type": 3, "options": [{"type": 3, "name": "a",
+                                                        "description": "a"}]},
+    command(contexts=[0, 7]),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_COMMANDS)
+async def test_bad_commands_are_refused(client: Client, bad: dict[str, Any]) -> None:
+    client.standin.expected_codes.add(50035)
+    refused(await client.call("PUT", f"/applications/{APP_ID}/commands", [bad]), 400, 50035)
+
+
+async def test_command_names_are_unique_per_type_and_scope(client: Client) -> None:
+    client.standin.expected_codes.add(50035)
+    refused(await client.call("PUT", f"/applications/{APP_ID}/commands",
+                              [command(), command()]), 400, 50035)
+    ok = [command(), {"name": "ask", "type": 3}]  # same name, another type: allowed
+    assert (await client.call("PUT", f"/applications/{APP_ID}/commands", ok))[0] == 200
+
+
+async def test_an_interaction_is_answered_once_within_3_seconds(client: Client) -> None:
+    standin = client.standin
+    standin.expected_codes.update({40060, 10062})
+    first = await client.interaction()
+    assert (await client.respond(first, {"type": 4, "data": {"content": "hi"}}))[0] == 200
+    refused(await client.respond(first, {"type": 4, "data": {"content": "again"}}), 400, 40060)
+    late = await client.interaction()
+    standin.advance(3.5)
+    refused(await client.respond(late, {"type": 5}), 404, 10062)
+    standin.interactions.pop(late["id"])  # (its "never acknowledged" is the point here)
+
+
+async def test_response_types_must_fit_the_interaction(client: Client) -> None:
+    client.standin.expected_codes.add(50035)
+    autocomplete = await client.interaction(4)
+    refused(await client.respond(autocomplete, {"type": 4, "data": {"content": "x"}}),
+            400, 50035)
+    choices = [{"name": str(i), "value": str(i)} for i in range(26)]
+    refused(await client.respond(autocomplete, {"type": 8, "data": {"choices": choices}}),
+            400, 50035)
+    slash = await client.interaction(2)
+    refused(await client.respond(slash, {"type": 7, "data": {"content": "x"}}), 400, 50035)
+    refused(await client.respond(slash, {"type": 5, "data": {"flags": 4}}), 400, 50035)
+    assert (await client.respond(autocomplete, {"type": 8, "data": {"choices": choices[:25]}}
+                                 ))[0] == 200
+    assert (await client.respond(slash, {"type": 5, "data": {"flags": 64}}))[0] == 200
+    await client.call("DELETE", f"/webhooks/{APP_ID}/{slash['token']}/messages/@original")
+
+
+async def test_a_public_defer_keeps_its_follow_up_public_and_left_loading_is_reported(
+    client: Client,
+) -> None:
+    standin = client.standin
+    deferred = await client.interaction()
+    await client.respond(deferred, {"type": 5})
+    assert any("left loading" in p for p in standin.problems())
+    status, message = await client.call("POST", f"/webhooks/{APP_ID}/{deferred['token']}",
+                                        {"content": "oops", "flags": 64})
+    assert status == 200 and not message["flags"] & 64  # the ephemeral flag was ignored
+    assert standin.shown(deferred) == [message]  # it replaced the loading message
+    assert any("deprecated" in p for p in standin.problems())
+    standin.state(deferred).deprecated.clear()
+
+
+async def test_interaction_tokens_expire_after_15_minutes(client: Client) -> None:
+    client.standin.expected_codes.add(50027)
+    payload = await client.interaction()
+    await client.respond(payload, {"type": 5, "data": {"flags": 64}})
+    client.standin.advance(15 * 60 + 1)
+    path = f"/webhooks/{APP_ID}/{payload['token']}/messages/@original"
+    refused(await client.call("PATCH", path, {"content": "late"}), 401, 50027)
+    client.standin.state(payload).loading = False  # (left loading is the point here)
+
+
+async def test_threads_one_per_message_in_text_channels_with_permission(
+    client: Client,
+) -> None:
+    standin = client.standin
+    standin.expected_codes.update({160004, 50024, 50003, 50013, 50035})
+    message = standin.post_as_bot(CHANNEL_ID, {"content": "an answer"})
+    path = f"/channels/{CHANNEL_ID}/messages/{message['id']}/threads"
+    refused(await client.call("POST", path, {"name": "n" * 101}), 400, 50035)
+    refused(await client.call("POST", path, {"name": "t", "auto_archive_duration": 30}),
+            400, 50035)
+    assert (await client.call("POST", path, {"name": "t"}))[0] == 200
+    refused(await client.call("POST", path, {"name": "t"}), 400, 160004)
+    in_post = standin.post_as_bot(FORUM_POST_ID, {"content": "in a forum post"})
+    refused(await client.call(
+        "POST", f"/channels/{FORUM_POST_ID}/messages/{in_post['id']}/threads", {"name": "t"}),
+        400, 50024)
+    dm = standin.dm_channel_id("700")
+    in_dm = standin.post_as_bot(dm, {"content": "in a DM"})
+    refused(await client.call("POST", f"/channels/{dm}/messages/{in_dm['id']}/threads",
+                              {"name": "t"}), 400, 50003)
+    standin.bot_permissions = BOT_PERMISSIONS & ~CREATE_PUBLIC_THREADS
+    other = standin.post_as_bot(CHANNEL_ID, {"content": "another"})
+    refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages/{other['id']}/threads",
+                              {"name": "t"}), 403, 50013)
+
+
+async def test_replies_to_deleted_messages_and_embeds_without_permission(
+    client: Client,
+) -> None:
+    standin = client.standin
+    standin.expected_codes.update({50035, 50013})
+    question = await standin.say("What is Lasso?", mention_bot=True)
+    await standin.delete_message(question["id"])
+    reply = {"content": "Lasso", "message_reference": {"message_id": question["id"]}}
+    errors = refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", reply),
+                     400, 50035)
+    assert "message_reference" in errors
+    reply["message_reference"]["fail_if_not_exists"] = False  # type: ignore[index]
+    status, posted = await client.call("POST", f"/channels/{CHANNEL_ID}/messages", reply)
+    assert status == 200 and "message_reference" not in posted
+    standin.bot_permissions = BOT_PERMISSIONS & ~EMBED_LINKS
+    embed_only = {"embeds": [{"title": "t"}]}
+    refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", embed_only),
+            403, 50013)
+    status, posted = await client.call("POST", f"/channels/{CHANNEL_ID}/messages",
+                                       {"content": "c", **embed_only})
+    assert status == 200 and posted["embeds"] == []  # left out silently
+
+
+async def gateway_events(standin: DiscordStandIn, session: aiohttp.ClientSession,
+                         intents: int, shard: list[int] | None = None) -> Any:
+    ws = await session.ws_connect(standin.gateway_url)
+    await ws.receive_json()  # HELLO
+    identify = {"token": standin.token, "intents": intents, "properties": {}}
+    if shard is not None:
+        identify["shard"] = shard
+    await ws.send_json({"op": 2, "d": identify})
+    return ws
+
+
+async def next_event(ws: Any, name: str) -> dict[str, Any]:
+    while True:
+        message = await ws.receive(timeout=5)
+        payload = json.loads(message.data)
+        if payload.get("t") == name:
+            return dict(payload["d"])
+
+
+async def test_message_content_without_the_intent(standin: DiscordStandIn) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await gateway_events(standin, session, intents=(1 << 0) | (1 << 9) | (1 << 12))
+        await next_event(ws, "GUILD_CREATE")
+        answer = standin.post_as_bot(CHANNEL_ID, {"content": "a regular answer"})
+        slash_answer = dict(standin.post_as_bot(CHANNEL_ID, {"content": "an /ask answer"}),
+                            interaction_metadata={"id": "1", "type": 2})
+        standin.messages[slash_answer["id"]] = slash_answer
+        cases = [
+            (dict(content="plain"), ""),
+            (dict(content="mentioned", mention_bot=True), f"<@{BOT_ID}> mentioned"),
+            (dict(content="by role", mention_role=True), "by role"),
+            (dict(content="in a DM", dm=True), "in a DM"),
+            (dict(content="reply, ping on", reply_to=answer), "reply, ping on"),
+            (dict(content="reply, ping off", reply_to=answer, ping=False), ""),
+            (dict(content="reply to /ask", reply_to=slash_answer), ""),
+        ]
+        for kwargs, expected in cases:
+            await standin.say(**kwargs)  # type: ignore[arg-type]
+            event = await next_event(ws, "MESSAGE_CREATE")
+            assert event["content"].endswith(expected) and (expected or not event["content"])
+        await ws.close()
+
+
+async def test_the_intent_needs_the_portal_switch(standin: DiscordStandIn) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await gateway_events(standin, session, intents=MESSAGE_CONTENT)
+        message = await ws.receive(timeout=5)
+        assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4014
+
+
+async def test_events_are_routed_by_shard(standin: DiscordStandIn) -> None:
+    """events/gateway.mdx, Sharding: guild events to (guild_id >> 22) % num_shards, events
+    without a guild (DMs) to shard 0."""
+    from tests.standin import GUILD_ID
+
+    home = (int(GUILD_ID) >> 22) % 2
+    intents = (1 << 0) | (1 << 9) | (1 << 12) | MESSAGE_CONTENT
+    standin.message_content_enabled = True
+    async with aiohttp.ClientSession() as session:
+        shards = [await gateway_events(standin, session, intents, [i, 2]) for i in (0, 1)]
+        await next_event(shards[home], "GUILD_CREATE")
+        await standin.say("in the guild")
+        assert (await next_event(shards[home], "MESSAGE_CREATE"))["content"] == "in the guild"
+        await standin.say("in a DM", dm=True)
+        assert (await next_event(shards[0], "MESSAGE_CREATE"))["content"] == "in a DM"
+        other = standin.gateway.sessions[list(standin.gateway.sessions)[1 - home]]
+        assert not any(e["t"] == "MESSAGE_CREATE" and e["d"]["content"] == "in the guild"
+                       for e in other.events)
+        for ws in shards:
+            await ws.close()

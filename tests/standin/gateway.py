@@ -1,0 +1,170 @@
+"""The gateway: one websocket per session, each with its own sequence numbers and event
+buffer (for RESUME), its intents, and its shard. Events are routed to sessions the way
+Discord routes them, and message content is emptied for sessions without the Message
+Content intent (rules.received_message).
+
+Sessions outlive their socket (a dropped connection can RESUME), and several may be open at
+once, one per shard: guild events go to shard (guild_id >> 22) % num_shards, events without
+a guild to shard 0 (events/gateway.mdx, Sharding)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from tests.standin import objects as o
+from tests.standin.rules import received_message
+
+if TYPE_CHECKING:
+    from tests.standin.server import DiscordStandIn
+
+HEARTBEAT_MS = 41250
+# Close codes (topics/opcodes-and-status-codes.mdx, Gateway Close Event Codes).
+AUTHENTICATION_FAILED = 4004
+INVALID_SHARD = 4010
+INVALID_INTENTS = 4013
+DISALLOWED_INTENTS = 4014
+KNOWN_INTENTS = (1 << 26) - 1
+
+
+@dataclass
+class Session:
+    session_id: str
+    intents: int
+    shard: tuple[int, int] = (0, 1)  # (shard_id, num_shards); (0, 1) when not sharded
+    seq: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)  # sent dispatches, for RESUME
+    ws: web.WebSocketResponse | None = None
+
+    def receives(self, guild_id: str | None) -> bool:
+        """events/gateway.mdx, Sharding Formula; events without a guild_id go to shard 0."""
+        shard_id, count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return (int(guild_id) >> 22) % count == shard_id
+
+    def wants(self, event: str, data: dict[str, Any]) -> bool:
+        """events/gateway.mdx, Gateway Intents: MESSAGE_CREATE and friends come with
+        GUILD_MESSAGES in guilds and DIRECT_MESSAGES in DMs; guild events with GUILDS."""
+        if event.startswith("MESSAGE_"):
+            need = o.GUILD_MESSAGES if data.get("guild_id") else o.DIRECT_MESSAGES
+            return bool(self.intents & need)
+        if event.startswith(("GUILD_", "THREAD_", "CHANNEL_")):
+            return bool(self.intents & o.GUILDS)
+        return True
+
+    async def send(self, event: str, data: dict[str, Any]) -> None:
+        self.seq += 1
+        payload = {"op": 0, "t": event, "s": self.seq, "d": data}
+        self.events.append(payload)
+        if self.ws is not None and not self.ws.closed:
+            await self.ws.send_str(json.dumps(payload))
+
+
+class Gateway:
+    def __init__(self, standin: DiscordStandIn) -> None:
+        self.standin = standin
+        self.sessions: dict[str, Session] = {}
+        self.identifies = 0
+        self.resumes = 0
+        self._ids = itertools.count(1)
+
+    # --- events out ---------------------------------------------------------------------
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        guild_id = data.get("guild_id") if event != "GUILD_CREATE" else data["id"]
+        for session in list(self.sessions.values()):
+            if not session.receives(guild_id) or not session.wants(event, data):
+                continue
+            shown = data
+            if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
+                shown = received_message(data, session.intents)
+            await session.send(event, shown)
+
+    async def drop(self, code: int = 4000) -> None:
+        """Close every socket the way Discord does before asking for a resume."""
+        for session in self.sessions.values():
+            if session.ws is not None and not session.ws.closed:
+                await session.ws.close(code=code, message=b"standin drop")
+
+    async def close(self) -> None:
+        for session in self.sessions.values():
+            if session.ws is not None:
+                await session.ws.close()
+
+    # --- the websocket --------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}))
+        session: Session | None = None
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                payload = json.loads(msg.data)
+                op = payload.get("op")
+                if op == 1:
+                    await ws.send_str(json.dumps({"op": 11}))
+                elif op == 2:
+                    session = await self._identify(ws, payload["d"])
+                elif op == 6:
+                    session = await self._resume(ws, payload["d"])
+        finally:
+            if session is not None and session.ws is ws:
+                session.ws = None
+        return ws
+
+    async def _identify(self, ws: web.WebSocketResponse,
+                        data: dict[str, Any]) -> Session | None:
+        intents = int(data.get("intents", 0))
+        if data.get("token") != self.standin.token:
+            await ws.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            return None
+        if intents & ~KNOWN_INTENTS:
+            await ws.close(code=INVALID_INTENTS, message=b"Invalid intent(s).")
+            return None
+        # A privileged intent must be enabled for the app in the Developer Portal
+        # (events/gateway.mdx, Privileged Intents); otherwise close code 4014.
+        if intents & o.MESSAGE_CONTENT and not self.standin.message_content_enabled:
+            await ws.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            return None
+        shard = tuple(data.get("shard") or (0, 1))
+        if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
+            await ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            return None
+        self.identifies += 1
+        session = Session(f"standin-session-{next(self._ids)}", intents,
+                          (int(shard[0]), int(shard[1])), ws=ws)
+        self.sessions[session.session_id] = session
+        guilds = [g for g in self.standin.guild_ids() if session.receives(g)]
+        await session.send("READY", {
+            "v": 10, "user": {**o.BOT_USER, "verified": True, "mfa_enabled": False, "flags": 0},
+            "guilds": [{"id": g, "unavailable": True} for g in guilds],
+            "session_id": session.session_id, "resume_gateway_url": self.standin.gateway_url,
+            "application": {"id": o.APP_ID, "flags": 0}, "private_channels": [],
+            "relationships": [], **({"shard": data["shard"]} if "shard" in data else {}),
+        })
+        for guild_id in guilds:
+            await session.send("GUILD_CREATE", self.standin.guild_payload(guild_id))
+        return session
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> Session | None:
+        session = self.sessions.get(str(data.get("session_id")))
+        if data.get("token") != self.standin.token or session is None:
+            await ws.send_str(json.dumps({"op": 9, "d": False}))  # Invalid Session
+            return None
+        self.resumes += 1
+        session.ws = ws
+        for event in session.events:  # replay what was missed, in order
+            if event["s"] > int(data.get("seq") or 0):
+                await ws.send_str(json.dumps(event))
+        await session.send("RESUMED", {})
+        await asyncio.sleep(0)
+        return session
