@@ -195,6 +195,7 @@ def test_report_teach_taught_forget_export_import_from_the_command_line(
     assert "Who uses the app in the States?" in listed.stdout and "operator" in listed.stdout
     asked = json.loads(run("ask", "--json", "Who uses the app in the States?").stdout)
     assert asked["taught"] is True and asked["status"] == "answered"
+    assert "A taught answer" in run("ask", "Who uses the app in the States?").stdout
 
     backup = run("export").stdout
     assert run("forget", "who uses the app in the states").exit_code == 0
