@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from bot.answer import Answerer
-from bot.errors import BotError
+from bot.answer import Answerer, Excerpt
+from bot.errors import BotError, InvalidQuestion
+from bot.passages import Passage
 from bot.store import Store
 from bot.teaching import (
     OPERATOR,
@@ -27,7 +28,7 @@ from bot.teaching import (
     question_key,
     taught_from,
 )
-from bot.text import normalize
+from bot.text import fold, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,39 @@ class Learned:
     """What a vote changed: "taught", "untaught" or "" (nothing)."""
 
     change: str = ""
+
+
+@dataclass(frozen=True)
+class PassageChoice:
+    """A passage an operator can pick to teach. ``ref`` is short (12 characters) for
+    interfaces that limit a value's length (Discord: 100), which a passage id, holding its
+    document's id, may exceed; ``Teacher.resolve_passage`` turns it back into the id."""
+
+    ref: str
+    passage_id: str
+    paragraph: int
+    title: str
+    sentence: str  # what to show first: the model's marked sentence, or one with the words
+    text: str
+
+    @property
+    def citation(self) -> str:
+        return f"¶{self.paragraph} · {self.title}"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A question worth teaching: one the bot did not answer, or answered tentatively."""
+
+    question: str
+    status: str  # "none" or "tentative"
+    times: int
+
+
+def passage_ref(passage_id: str) -> str:
+    """The digest part of a passage id (``doc:digest``): unique in an index, since the
+    digest covers the document's id too."""
+    return passage_id.rsplit(":", 1)[-1]
 
 
 class Teacher:
@@ -101,8 +135,10 @@ class Teacher:
             return Learned()
         tally = self.store.tally(answer_id)
         if tally.operator_down:
-            if stored.taught and self.forget(stored.question):
-                logger.info("untaught %r: an operator voted it down", stored.question)
+            taught = self.taught_for(stored.question) if stored.taught else None
+            if taught is not None and self.forget(taught.question):
+                logger.info("untaught %r: an operator voted down its answer to %r",
+                            taught.question, stored.question)
                 return Learned("untaught")
             return Learned()
         if tally.up < self.votes_needed or stored.taught:
@@ -114,6 +150,95 @@ class Teacher:
         except BotError:  # the passages are gone since (a reindex): nothing to teach
             return Learned()
         return Learned("taught")
+
+    def taught_for(self, question: str) -> Taught | None:
+        """The taught answer ``question`` is answered from: taught as it is, or the taught
+        question it matches (a paraphrase)."""
+        key = question_key(question)
+        exact = next((t for t in self.store.taught() if t.key == key), None)
+        current = self.answerer.taught.current
+        if exact is not None or current is None:
+            return exact
+        searched = normalize(question)
+        match = current.match(searched, self.answerer.retriever.encode([searched])[0])
+        return match.taught if match is not None else None
+
+    # --- what operators pick from -----------------------------------------------------------
+
+    def suggestions(self, typed: str = "", limit: int = 25) -> list[Suggestion]:
+        """Questions the bot did not answer or answered tentatively, most often asked first,
+        holding every word of ``typed`` (or all of them), not yet taught."""
+        report = self.store.report(max(limit, 100))
+        taught = {t.key for t in self.store.taught()}
+        found = [Suggestion(q, "none", n) for q, n in report.unanswered] + [
+            Suggestion(q, "tentative", n) for q, _, n in report.tentative]
+        found.sort(key=lambda s: -s.times)
+        words = fold(typed).split()
+        return [s for s in found if question_key(s.question) not in taught
+                and all(w in fold(s.question) for w in words)][:limit]
+
+    def closest_passages(self, question: str, count: int = 5) -> list[PassageChoice]:
+        """The passages the model ranks first for ``question``, whatever it answered."""
+        return [self._choice(e) for e in self.answerer.closest(question, count)]
+
+    def passages_containing(self, typed: str, limit: int = 25) -> list[PassageChoice]:
+        """Passages holding every word of ``typed`` (the start of a word counts, as people
+        type), in the article's order; the first ones when nothing is typed."""
+        words = fold(typed).split()
+        found = []
+        for passage in self.answerer.index.passages:
+            if all(w in fold(passage.text) for w in words):
+                found.append(self._passage_choice(passage, words))
+                if len(found) >= limit:
+                    break
+        return found
+
+    def passage_choices(self, question: str, typed: str, limit: int = 25
+                        ) -> list[PassageChoice]:
+        """What to offer for a question's passage: the closest to ``question`` (those
+        holding the words of ``typed``, when something is typed), else the passages holding
+        them."""
+        try:
+            closest = self.closest_passages(question, limit) if question.strip() else []
+        except InvalidQuestion:
+            closest = []
+        words = fold(typed).split()
+        matching = [c for c in closest if all(w in fold(c.text) for w in words)]
+        return matching or self.passages_containing(typed, limit)
+
+    def resolve_passage(self, given: str) -> PassageChoice:
+        """The passage an operator means by ``given``: a ``PassageChoice.ref``, a passage
+        id, or words that only one passage holds. A BotError says what to do otherwise."""
+        given = given.strip()
+        index = self.answerer.index
+        row = index.passage_row(given)
+        if row is None:
+            row = next((i for i, p in enumerate(index.passages)
+                        if passage_ref(p.id) == given), None)
+        if row is not None:
+            return self._passage_choice(index.passages[row], [])
+        holding = self.passages_containing(given, 2) if fold(given).split() else []
+        if len(holding) == 1:
+            return holding[0]
+        if not holding:
+            raise BotError(f"no passage of the article matches “{given[:60]}” (it may have "
+                           "changed since): pick one of the suggested passages")
+        raise BotError(f"more than one passage holds “{given[:60]}”: pick one of the "
+                       "suggested passages")
+
+    def _passage_choice(self, passage: Passage, words: Sequence[str]) -> PassageChoice:
+        """``passage`` to pick, showing first its sentence with the most of ``words``."""
+        sentences = [passage.text[s - passage.start : e - passage.start]
+                     for s, e in passage.sentences] or [passage.text]
+        sentence = max(sentences, key=lambda x: sum(w in fold(x) for w in words))
+        return PassageChoice(passage_ref(passage.id), passage.id, passage.paragraph,
+                             self.answerer.index.document(passage.doc_id).title, sentence,
+                             passage.text)
+
+    def _choice(self, excerpt: Excerpt) -> PassageChoice:
+        return PassageChoice(passage_ref(excerpt.passage_id), excerpt.passage_id,
+                             excerpt.paragraph, excerpt.title, excerpt.parts()[1],
+                             excerpt.text)
 
     # --- keeping the answerer's taught set current -------------------------------------------
 

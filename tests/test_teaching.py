@@ -15,7 +15,7 @@ from bot.answerability.model import Outcome
 from bot.cli import main
 from bot.errors import BotError
 from bot.store import Store
-from bot.teacher import Teacher, export_lines
+from bot.teacher import Teacher, export_lines, passage_ref
 from bot.teaching import OPERATOR, VOTES, Taught, TaughtPassage, question_key
 
 US_PASSAGE_TEXT = "It’s starting to do well in the US, especially with young folks."
@@ -127,6 +127,54 @@ def test_an_operators_thumbs_down_blocks_teaching_and_unteaches(
     store.record_vote(taught_answer, 10, -1, operator=True)
     assert teacher.learn(taught_answer).change == "untaught"
     assert store.taught() == [] and not fresh.ask("What is Lasso?").taught
+
+
+def test_an_operators_thumbs_down_on_a_paraphrase_unteaches_what_it_matched(
+    fresh: Answerer, store: Store,
+) -> None:
+    """The answer to a paraphrase came from the taught question it matched: that is the
+    taught answer the operator voted down."""
+    teacher = Teacher(store, lambda: fresh)
+    teacher.teach("How is TikTok doing in the US?", [us_passage(fresh)])
+    answer_id = _answer_id(store, fresh, "How's TikTok doing in America?")
+    assert store.answer(answer_id).taught  # type: ignore[union-attr]
+    store.record_vote(answer_id, 10, -1, operator=True)
+    assert teacher.learn(answer_id).change == "untaught"
+    assert store.taught() == [] and not fresh.ask("How's TikTok doing in America?").taught
+
+
+def test_what_operators_pick_from(fresh: Answerer, store: Store) -> None:
+    teacher = Teacher(store, lambda: fresh)
+    us = us_passage(fresh)
+    for question, status in (("What do US teenagers use?", "none"),
+                             ("what do US teenagers use", "none"),
+                             ("How is TikTok doing in the US?", "tentative"),
+                             ("What is Lasso?", "answered")):
+        store.record_answer(question, status, [] if status == "none" else [us])
+    assert [(s.question, s.status, s.times) for s in teacher.suggestions()] == [
+        ("What do US teenagers use?", "none", 2), ("How is TikTok doing in the US?",
+                                                   "tentative", 1)]
+    assert [s.question for s in teacher.suggestions("tiktok US")] == [
+        "How is TikTok doing in the US?"]
+    teacher.teach("What do US teenagers use?", [us])
+    assert [s.question for s in teacher.suggestions()] == ["How is TikTok doing in the US?"]
+
+    assert us in [c.passage_id for c in teacher.passage_choices("What do US teenagers use?",
+                                                                 "")]
+    assert [c.passage_id for c in teacher.passage_choices("What do US teenagers use?",
+                                                          "young folks")] == [us]
+    found = teacher.passage_choices("", "young fol")  # the start of a word, as it is typed
+    assert [c.passage_id for c in found] == [us] and "young folks" in found[0].sentence
+    assert teacher.passage_choices("", "zebra") == []
+    refs = [passage_ref(p.id) for p in fresh.index.passages]
+    assert len(set(refs)) == len(refs) and all(len(r) == 12 for r in refs)
+
+    for given in (passage_ref(us), us, "young folks"):
+        assert teacher.resolve_passage(given).passage_id == us
+    with pytest.raises(BotError, match="no passage"):
+        teacher.resolve_passage("zebra crossing")
+    with pytest.raises(BotError, match="more than one"):
+        teacher.resolve_passage("TikTok")
 
 
 def test_what_is_taught_survives_a_restart(fresh: Answerer, tmp_path: Path) -> None:
