@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     top_k: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(500, ge=20, le=6000)
 
+    # Distinct 👍 (and no operator's 👎) that teach an answer (README, "Teaching the bot").
+    teach_votes: int = Field(3, ge=1, le=1000)
+
     log_level: str = "WARNING"
 
     # Key for hashing voter ids; empty = a random key kept in data_dir/voter.key (SQLite

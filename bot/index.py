@@ -164,6 +164,14 @@ class Index:
         """The text of the passage's whole block (every window of a long paragraph)."""
         return " ".join(p.text for p in self._blocks[(passage.doc_id, passage.block)])
 
+    def passage_row(self, passage_id: str) -> int | None:
+        """The position of the passage with this id, or None when the index has none."""
+        return self._rows.get(passage_id)
+
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return {p.id: i for i, p in enumerate(self.passages)}
+
     def centroid(self, doc_id: str) -> NDArray[np.float32]:
         """The mean of the document's sentence vectors: its topic, which similarities are
         also measured without (see ``bot.retriever``)."""

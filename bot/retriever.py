@@ -58,10 +58,11 @@ class Retriever:
         n = min(max(self.candidates, limit * 3), len(self.index.passages))
         dense = self._dense(vector, n)
         lexical = self._lexical(normalize(question), n)
-        return [self._hit(pid, vector, lexical.get(pid, 0.0))
+        return [self.hit(pid, vector, lexical.get(pid, 0.0))
                 for pid in dict.fromkeys([*dense, *lexical])]
 
-    def _hit(self, pid: int, vector: NDArray[np.float32], lexical: float) -> Hit:
+    def hit(self, pid: int, vector: NDArray[np.float32], lexical: float = 0.0) -> Hit:
+        """Passage ``pid`` as a candidate for the question whose embedding is ``vector``."""
         passage = self.index.passages[pid]
         sentences = self.index.sentence_vectors[list(self.index.sentence_rows[pid])]
         centre = self.index.centroid(passage.doc_id)
