@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot import lexical
 from bot.embeddings import Embedder
 from bot.index import Index
 from bot.passages import Passage
@@ -97,8 +98,8 @@ class Retriever:
         )
         if not any(t for t in tokens[0]):
             return []
-        ids, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False)
-        return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        ids, _ = lexical.top_k(self.index.bm25.scores, tokens[0], n)
+        return [int(i) for i in ids]
 
 
 def _overlaps(a: Passage, b: Passage) -> bool:
