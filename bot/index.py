@@ -146,7 +146,12 @@ class Index:
     folder: Path | None
 
     def document(self, doc_id: str) -> DocumentInfo:
-        return next(d for d in self.manifest.documents if d.id == doc_id)
+        return self._documents[doc_id]
+
+    @cached_property
+    def _documents(self) -> dict[str, DocumentInfo]:
+        """By id: a question's excerpts look their documents up without a scan."""
+        return {d.id: d for d in self.manifest.documents}
 
     def block_text(self, passage: Passage) -> str:
         """The text of the passage's whole block (every window of a long paragraph)."""

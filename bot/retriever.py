@@ -89,7 +89,17 @@ class Retriever:
         return Hit(passage, similarity, coverage)
 
     def _dense(self, vector: NDArray[np.float32], n: int) -> list[int]:
-        _, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
+        import faiss
+
+        # One question is one scan: faiss gains little from a second OpenMP thread here,
+        # and on a busy machine waits for it (2-3x slower). The setting is this thread's
+        # (an OpenMP per-thread variable), restored after, so builds keep every core.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            _, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [int(i) for i in ids[0] if i >= 0]
 
     def _lexical(self, question: str, n: int) -> list[int]:
