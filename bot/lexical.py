@@ -9,8 +9,8 @@ passages, nearly all zeros, that selection is most of a question's lexical cost.
 the same columns are added, in the same order and in the same float32 arithmetic, into a
 reusable per-thread buffer, and only the passages touched are read back, ranked and the
 buffer cleared: the scores are bit for bit ``retrieve``'s, and the cost is the length of
-the question's postings. When a question mixes rare and common words, MaxScore pruning
-(as in Lucene) skips walking the common words' long postings altogether (``_max_score``)."""
+the question's postings (the inverted-index top-k of Lucene and Tantivy, without their
+block-max pruning, which pays only for postings far longer than a question meets here)."""
 
 from __future__ import annotations
 
@@ -43,57 +43,10 @@ def top_k(
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     if len(spans) == 1:  # one term: its postings are the scores, no accumulation needed
         s, e = spans[0]
-        return _best(indices[s:e].astype(np.int64), data[s:e].copy(), k)
-    pruned = _max_score(data, indices, spans, k)
-    if pruned is not None:
-        return _best(*pruned, k)
-    return _best(*_accumulate(data, indices, spans, int(matrix["num_docs"])), k)
-
-
-def _max_score(
-    data: NDArray[np.float32], indices: NDArray[np.int32], spans: list[tuple[int, int]],
-    k: int,
-) -> tuple[NDArray[np.int64], NDArray[np.float32]] | None:
-    """MaxScore (Turtle and Flood, 1995), as Lucene uses it: a passage holding none of the
-    rarest terms scores at most the sum of the other terms' best scores; once the k-th
-    best passage among those holding a rare term beats that sum, the common terms' long
-    postings need not be walked, only looked up for those candidates (binary search:
-    each term's postings are sorted by passage). Exact, ties included: every passage
-    that can reach the k-th score is a candidate, and the candidates' scores are summed
-    term by term in the question's order, as ``bm25s`` sums them. None when no split
-    of the terms prunes."""
-    lengths = [e - s for s, e in spans]
-    total = sum(lengths)
-    order = sorted(range(len(spans)), key=lambda i: lengths[i])
-    best = [float(data[s:e].max()) for s, e in spans]  # contiguous: a fast scan
-    walked = 0
-    for m in range(1, len(spans)):
-        walked += lengths[order[m - 1]]
-        if walked * 2 > total:  # walking most postings anyway: no gain
-            return None
-        essential = [spans[i] for i in order[:m]]
-        found = np.unique(np.concatenate([indices[s:e] for s, e in essential]))
-        if len(found) < k:
-            continue
-        rest = sum(best[i] for i in order[m:])
-        scores = np.zeros(len(found), np.float32)
-        for s, e in spans:  # in the question's order, as bm25s adds them
-            scores += _lookup(data, indices, s, e, found)
-        kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])
-        # A passage outside ``found`` sums float32 values each at most ``best``; the margin
-        # covers float32 rounding of that sum.
-        if rest * (1 + 1e-5) < kth:
-            return found.astype(np.int64), scores
-    return None
-
-
-def _lookup(data: NDArray[np.float32], indices: NDArray[np.int32], start: int, end: int,
-            passages: NDArray[np.int32]) -> NDArray[np.float32]:
-    """The term's score for each of ``passages`` (0 where it does not occur)."""
-    column = indices[start:end]
-    at = np.minimum(np.searchsorted(column, passages), len(column) - 1)
-    held = column[at] == passages
-    return np.where(held, data[start + at], np.float32(0))
+        found, scores = indices[s:e].astype(np.int64), data[s:e].copy()
+    else:
+        found, scores = _accumulate(data, indices, spans, int(matrix["num_docs"]))
+    return _best(found, scores, k)
 
 
 def _accumulate(

@@ -86,18 +86,6 @@ def test_same_rankings_as_bm25s_on_a_synthetic_corpus() -> None:
     assert checked > 250
 
 
-def test_common_words_are_pruned_not_walked() -> None:
-    """A rare word and a word in every passage: the common word's postings are only looked
-    up for the rare word's passages, and the ranking is still bm25s's."""
-    texts = [f"common filler {'rare' if i % 500 == 0 else 'other'} {i}x" for i in range(10_000)]
-    bm25, tokenizer = _lexical(texts)
-    ids = _term_ids(tokenizer, "rare common")
-    spans = [(int(bm25.scores["indptr"][t]), int(bm25.scores["indptr"][t + 1])) for t in ids]
-    pruned = lexical._max_score(bm25.scores["data"], bm25.scores["indices"], spans, 5)
-    assert pruned is not None and len(pruned[0]) == 20  # only the rare word's passages
-    _assert_same(bm25, ids, 5)
-
-
 def test_no_term_in_the_vocabulary_finds_nothing() -> None:
     bm25, tokenizer = _lexical(["alpha beta", "gamma delta"])
     for ids in ([], _term_ids(tokenizer, "zeta"), [10**6, -1]):
