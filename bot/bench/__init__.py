@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.bench.quality import answerability, peer_report, quality
+from bot.bench.realistic import realistic
 from bot.bench.report import chart, machine, pct, table
 from bot.bench.scale import scale
 from bot.bench.speed import build, burst, latency, startup
@@ -70,6 +71,9 @@ def run(settings: Settings, questions: Sequence[EvalQuestion], out_dir: Path,
 
     log(f"scale: retrieval latency at {', '.join(f'{n:,}' for n in sizes)} passages")
     results["scale"] = scale(answerer, texts, sizes, log)
+
+    log("realistic corpus: WordNet's glosses beside the article, built in a fresh process")
+    results["realistic"] = realistic(settings, answerer, questions, log)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

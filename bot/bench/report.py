@@ -58,13 +58,54 @@ def table(r: dict[str, Any]) -> str:
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in speed]
     lines += ["", "| cold start | this bot | peer (LangChain, one-shot script) |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in cold]
-    lines += ["", "| passages | retrieval ms | per question (encode + retrieval) | index "
-              "| recall@10 vs exact |", "|---|---|---|---|---|"]
-    for row in r["scale"]:
+    lines += ["", scale_table(r["scale"])]
+    if "realistic" in r:
+        lines += ["", realistic_table(r["realistic"])]
+    return "\n".join(lines)
+
+
+def scale_table(rows: list[dict[str, Any]]) -> str:
+    """Milliseconds per question, stage by stage, at each corpus size; the ratio is the
+    whole question's cost against the article's, in the same run."""
+    lines = ["| passages | encode | dense | lexical | evidence | fusion | answer "
+             "| per question | article, alternating passes | ratio | index "
+             "| recall@10 vs exact |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
         recall = f"{row['recall_at_10']:.3f}" if "recall_at_10" in row else "exact"
-        lines.append(f"| {row['passages']:,} | {row['search_ms']:.2f} ({row['ratio']:.1f}x) | "
-                     f"{row['question_ms']:.2f} ms ({row['question_ratio']:.2f}x) | "
-                     f"{row.get('faiss_index', 'IndexFlatIP')} | {recall} |")
+        stages = " | ".join(f"{row[f'{s}_ms']:.2f}" for s in
+                            ("encode", "dense", "lexical", "evidence", "fusion", "answer"))
+        paired = row.get("article_total_ms", row["total_ms"])
+        lines.append(f"| {row['passages']:,} | {stages} | {row['total_ms']:.2f} ms "
+                     f"| {paired:.2f} ms | {row['ratio']:.2f}x "
+                     f"| {row.get('faiss_index', 'IndexFlatIP')} "
+                     f"| {recall} |")
+    return "\n".join(lines)
+
+
+def realistic_table(w: dict[str, Any]) -> str:
+    """The WordNet corpus built beside the article: build figures, then what changed in
+    the answers."""
+    q = w["quality"]
+    lines = [
+        "| realistic corpus (WordNet glosses + the article) | |", "|---|---|",
+        f"| documents / passages / sentences | {w['documents']} / {w['passages']:,} / "
+        f"{w['sentences']:,} |",
+        f"| text | {w['text_mb']:.1f} MB |",
+        f"| build (fresh process, model loaded) | {w['build_s']:.0f} s: "
+        f"{w['passages_per_s']:.0f} passages/s, {w['text_mb_per_s'] * 1000:.0f} kB/s |",
+        f"| peak RSS during the build | {w['peak_mb']:.0f} MB (model loaded: "
+        f"{w['model_loaded_mb']:.0f} MB; index on disk {w['index_mb']:.0f} MB) |",
+        f"| same excerpts as the article alone | {w['same_excerpts']} of {w['questions']} |",
+        f"| Hit@1 / abstention / end-to-end | {q['hit_at_1']:.2f} / {q['abstain_acc']:.2f} / "
+        f"{q['e2e_acc']:.2f} |",
+    ]
+    for c in w["changed"]:
+        lines.append(f"| changed: {c['q']} | {', '.join(c['alone']) or 'abstained'} → "
+                     f"{', '.join(c['among']) or 'abstained'} |")
+    for u in w["unanswerable_answered"]:
+        quoted = " / ".join(f"{e['title']}: {e['text'][:120]}" for e in u["excerpts"])
+        lines.append(f"| unanswerable, answered: {u['q']} | {quoted} |")
     return "\n".join(lines)
 
 
