@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install repl index discord bench soak report test lint fit clean
+.PHONY: install repl index discord bench bench-ann soak report test lint fit clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ discord: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bot bench
+
+bench-ann: $(STAMP)
+	$(PY) -m bot.bench.ann
 
 soak: $(STAMP)
 	$(PY) -m tests.soak

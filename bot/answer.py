@@ -27,6 +27,7 @@ from bot.followup import search_text
 from bot.index import Index
 from bot.overview import is_overview
 from bot.retriever import Hit, Retriever, overlaps
+from bot.teaching import TaughtHolder
 from bot.text import has_word, normalize
 
 # Beyond the first excerpt, others are quoted when their sentence is at least this likely,
@@ -69,6 +70,8 @@ class Answer:
     confidence: float = 0.0
     # More excerpts worth reading exist beyond these (for a "more" action).
     has_more: bool = False
+    # Answered from a taught answer (an operator's, or users' agreement), not by the model.
+    taught: bool = False
 
     @property
     def answered(self) -> bool:
@@ -85,6 +88,7 @@ class Answer:
             "status": self.status.value,
             "answered": self.answered,
             "confidence": round(self.confidence, 4),
+            "taught": self.taught,
             "excerpts": [
                 {
                     "text": e.text,
@@ -125,6 +129,8 @@ class Answerer:
     top_k: int = 3
     max_question_chars: int = 500
     model: AnswerModel = field(default_factory=load_model)
+    # Taught answers, swapped whole when one is taught or forgotten (bot.teaching).
+    taught: TaughtHolder = field(default_factory=TaughtHolder)
 
     @property
     def index(self) -> Index:
@@ -154,7 +160,10 @@ class Answerer:
 
     def candidates(self, question: str, search: str, vector: Any) -> Candidates:
         """The candidate passages for a question, with a row of features per sentence."""
-        hits = self.retriever.search(search, 3 * self.top_k, vector)
+        return self._candidates(question, search,
+                                self.retriever.search(search, 3 * self.top_k, vector))
+
+    def _candidates(self, question: str, search: str, hits: Sequence[Hit]) -> Candidates:
         asked = analyse(question, self.index.vocabulary, self.index.lexicon, searched=search)
         rows = sentence_rows(asked, [
             Candidate(h.sentences, h.similarity, h.centred, h.lexical,
@@ -163,6 +172,10 @@ class Answerer:
 
     def _answer(self, question: str, search: str, vector: Any, offset: int,
                 limit: int) -> Answer:
+        taught = self.taught.current
+        match = taught.match(search, vector) if taught is not None else None
+        if match is not None:
+            return self._taught_answer(question, search, vector, match.rows, offset, limit)
         judged = judge(self.candidates(question, search, vector), self.model)
         status = self.model.outcome(judged.confidence, judged.on_topic)
         if is_overview(question) and judged.ranked:
@@ -178,6 +191,24 @@ class Answerer:
             page = worth[offset : offset + limit]
         return Answer(question, status, tuple(self._excerpt(s) for s in page),
                       judged.confidence, has_more=len(worth) > offset + len(page))
+
+    def closest(self, question: str, count: int = 3) -> list[Excerpt]:
+        """The ``count`` passages the model ranks first, whatever the outcome: what an
+        operator picks from to teach an answer."""
+        question = clean_question(question, self.max_question_chars)
+        vector = self.retriever.encode([question])[0]
+        judged = judge(self.candidates(question, question, vector), self.model)
+        return [self._excerpt(s) for s in judged.ranked[:count]]
+
+    def _taught_answer(self, question: str, search: str, vector: Any, rows: Sequence[int],
+                       offset: int, limit: int) -> Answer:
+        """The taught passages, ranked and marked by the model, answered as such."""
+        hits = [self.retriever.hit(row, vector) for row in rows]
+        judged = judge(self._candidates(question, search, hits), self.model)
+        page = judged.ranked[offset : offset + limit]
+        return Answer(question, Outcome.ANSWERED, tuple(self._excerpt(s) for s in page),
+                      judged.confidence, has_more=len(judged.ranked) > offset + len(page),
+                      taught=True)
 
     def _search_text(self, question: str, history: Sequence[str]) -> str:
         """A question about the whole article is searched as its title; a follow-up

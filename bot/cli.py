@@ -155,7 +155,8 @@ def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | Non
     model = fit(answerer, split(questions, "fit"), log=lambda line: click.echo(line, err=True))
     answerer = replace(answerer, model=model)
     click.echo(f"thresholds: answered ≥ {model.answered_at:.3f}, tentative ≥ "
-               f"{model.tentative_at:.3f}, on topic ≥ {model.topic_at:.3f}")
+               f"{model.tentative_at:.3f}, on topic ≥ {model.topic_at:.3f}, taught ≥ "
+               f"{model.taught_at:.3f}")
     click.echo("set                 on top  right+conf  ranked 1st  unans.conf  unans.tent  "
                "off-topic quoted")
     rows = [("fit (cross-val.)", model.notes["cross_validated"])]
@@ -169,6 +170,16 @@ def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | Non
                    f"{f['ranked_first']:10.2f}  {f['unanswerable_confident']:10.2f}  "
                    f"{f['unanswerable_tentative']:10.2f}  {f['offtopic_quoted']:>3} of "
                    f"{f['offtopic']}")
+    from bot.answerability.fit import teaching_effect
+
+    effect = teaching_effect(answerer, split(questions, "fit"), split(questions, "val"))
+    click.echo(f"taught answers: matched at similarity ≥ {model.taught_at:.3f}; teaching the "
+               f"{effect['taught']} fitting questions answered wrongly or tentatively makes "
+               f"{effect['became_right_confident']} of {effect['checked_answerable']} "
+               f"validation answerables right and confident "
+               f"({effect['right_confident_before']} → {effect['right_confident_after']}); "
+               f"unanswerable ones newly answered: {effect['unanswerable_newly_answered']}")
+    model.notes["teaching"] = effect
     click.echo("reliability (cross-validated): predicted → observed")
     for row in model.notes["reliability"]:
         click.echo(f"  {row['from']:.1f}–{row['to']:.1f}: {row['predicted']:.2f} → "
@@ -185,27 +196,6 @@ def discord_command(settings: Settings) -> None:
     from bot.discord_app.run import run_discord
 
     run_discord(settings)
-
-
-@main.command()
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.pass_obj
-def report(settings: Settings, limit: int) -> None:
-    """Questions the bot could not answer and answers voted down, most frequent first."""
-    from bot.store import open_store
-
-    store = open_store(settings)
-    try:
-        result = store.report(limit)
-    finally:
-        store.close()
-    click.echo("Questions the article did not answer:")
-    for question, count in result.unanswered or [("(none)", 0)]:
-        click.echo(f"  {count:4d}  {question}" if count else f"        {question}")
-    click.echo("\nAnswers voted 👎 (question, passages shown):")
-    for question, passages, count in result.downvoted or [("(none)", (), 0)]:
-        shown = ", ".join(passages)
-        click.echo(f"  {count:4d}  {question}  [{shown}]" if count else f"        {question}")
 
 
 @main.command()
@@ -244,12 +234,17 @@ def _setting_problem(err: ValidationError) -> str:
     return f"bad setting {name.upper()}={shown}: {message}"
 
 
-def _open(settings: Settings, model: AnswerModel | None = None) -> Answerer:
-    from bot.service import open_answerer
+def open_answerer_for_cli(settings: Settings, model: AnswerModel | None = None) -> Answerer:
+    """The answerer, built with a progress bar if the index must be (re)built, answering
+    from the taught answers in the database when there is one."""
+    from bot.service import open_answerer, with_taught
 
     answerer, report = open_answerer(settings, progress=_progress_bar(), model=model)
     _report_problems(report)
-    return answerer
+    return with_taught(answerer, settings) if model is None else answerer
+
+
+_open = open_answerer_for_cli
 
 
 def _report_problems(report: LoadReport) -> None:
@@ -258,14 +253,15 @@ def _report_problems(report: LoadReport) -> None:
 
 
 def _progress_bar() -> Callable[[int, int], None]:
-    """Shows embedding progress on stderr while an index is built."""
-    from tqdm import tqdm
-
-    bar: tqdm[Any] | None = None
+    """Shows embedding progress on stderr while an index is built (tqdm is imported only
+    then: most starts build nothing)."""
+    bar: Any = None
 
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
+            from tqdm import tqdm
+
             bar = tqdm(total=total, desc="indexing", unit="text", file=sys.stderr,
                        leave=False, disable=None)
         bar.update(done - bar.n)
@@ -301,3 +297,20 @@ def _json_line(answer: Answer) -> str:
 
 def _text_block(answer: Answer) -> str:
     return f"Q: {answer.question}\n\n{render_answer(answer, bold=sys.stdout.isatty())}\n"
+
+
+def _register_teaching() -> None:
+    from bot.cli_teaching import (
+        export_command,
+        forget,
+        import_command,
+        report,
+        taught,
+        teach,
+    )
+
+    for command in (report, teach, taught, forget, export_command, import_command):
+        main.add_command(command)
+
+
+_register_teaching()

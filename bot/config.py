@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.embeddings import Backend
+from bot.encoding import Backend
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_SHARD_ID = 100_000  # far above any bot's shard count; keeps a typo from using all memory
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Retrieval.
     top_k: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(500, ge=20, le=6000)
+
+    # Distinct 👍 (and no operator's 👎) that teach an answer (README, "Teaching the bot").
+    teach_votes: int = Field(3, ge=1, le=1000)
 
     log_level: str = "WARNING"
 

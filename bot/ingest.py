@@ -136,12 +136,44 @@ def load_document(path: Path) -> Document:
         title=tidy(str(title or path.stem.replace("-", " ").replace("_", " ").capitalize())),
         text=text,
         paragraphs=tuple(spans),
-        sha256=hashlib.sha256(raw + sidecar_bytes).hexdigest(),
+        sha256=_sha256(raw, sidecar_bytes),
         url=_opt(meta.get("url") or meta.get("source")),
         author=_opt(meta.get("author")),
         date=_opt(meta.get("date")),
         examples=_examples(meta.get("examples")),
     )
+
+
+def seeds_unchanged(seeds_dir: Path,
+                    indexed: set[tuple[str, str]]) -> tuple[bool, list[SeedProblem]]:
+    """Whether the seeds are still exactly the ``indexed`` (document id, SHA-256) pairs,
+    decided by hashing files, not parsing them (no HTML extraction, no segmentation), so
+    a start with an up-to-date index stays cheap. A seed that is not indexed is parsed on
+    its own: if it cannot be indexed it is a problem to report, not a change."""
+    seen: list[tuple[str, str]] = []
+    problems: list[SeedProblem] = []
+    for path in seed_files(seeds_dir):
+        try:
+            raw = path.read_bytes()
+            sidecar = path.with_name(path.stem + ".meta.json")
+            key = (_slug(path.stem), _sha256(raw, sidecar.read_bytes()
+                                             if sidecar.is_file() else b""))
+        except OSError:
+            return False, []
+        if key not in indexed:
+            try:
+                if load_document(path).paragraphs:
+                    return False, []
+                problems.append(SeedProblem(path, "no article text found"))
+            except (OSError, ValueError) as err:
+                problems.append(SeedProblem(path, _reason(err)))
+            continue
+        seen.append(key)
+    if sorted(seen) != sorted(indexed):
+        return False, []
+    for problem in problems:
+        logger.warning("%s", problem)
+    return True, problems
 
 
 def is_furniture(paragraph: str) -> bool:
@@ -247,6 +279,11 @@ def _reason(err: Exception) -> str:
     if isinstance(err, OSError):
         return err.strerror or type(err).__name__
     return str(err)
+
+
+def _sha256(raw: bytes, sidecar: bytes) -> str:
+    """A document's version: its bytes and its metadata sidecar's."""
+    return hashlib.sha256(raw + sidecar).hexdigest()
 
 
 def _slug(stem: str) -> str:

@@ -8,6 +8,7 @@ from bot.answer import Answer, Excerpt
 
 NOT_COVERED = "The article doesn't say."
 UNSURE = "I'm not sure the article answers this. The closest passage is:"
+TAUGHT = "(A taught answer: an operator, or readers who agreed, chose these passages.)"
 INDENT = "    "
 PLAIN_MARKS = ("**", "**")
 BOLD_MARKS = ("\x1b[1m", "\x1b[22m")
@@ -22,7 +23,9 @@ def render_answer(answer: Answer, bold: bool = False, width: int = 88,
         return NOT_COVERED
     quotes = "\n\n".join(render_excerpt(n, e, bold, width)
                           for n, e in enumerate(answer.excerpts, start=first_number))
-    return f"{UNSURE}\n\n{quotes}" if answer.tentative and first_number == 1 else quotes
+    if answer.tentative and first_number == 1:
+        return f"{UNSURE}\n\n{quotes}"
+    return f"{quotes}\n{TAUGHT}" if answer.taught else quotes
 
 
 def render_excerpt(number: int, excerpt: Excerpt, bold: bool = False, width: int = 88) -> str:

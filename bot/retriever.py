@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot import lexical
 from bot.embeddings import Embedder
 from bot.index import Index
 from bot.passages import Passage
@@ -58,10 +59,11 @@ class Retriever:
         n = min(max(self.candidates, limit * 3), len(self.index.passages))
         dense = self._dense(vector, n)
         lexical = self._lexical(normalize(question), n)
-        return [self._hit(pid, vector, lexical.get(pid, 0.0))
+        return [self.hit(pid, vector, lexical.get(pid, 0.0))
                 for pid in dict.fromkeys([*dense, *lexical])]
 
-    def _hit(self, pid: int, vector: NDArray[np.float32], lexical: float) -> Hit:
+    def hit(self, pid: int, vector: NDArray[np.float32], lexical: float = 0.0) -> Hit:
+        """Passage ``pid`` as a candidate for the question whose embedding is ``vector``."""
         passage = self.index.passages[pid]
         sentences = self.index.sentence_vectors[list(self.index.sentence_rows[pid])]
         centre = self.index.centroid(passage.doc_id)
@@ -73,7 +75,17 @@ class Retriever:
                    tuple(float(s) for s in shifted @ question), lexical)
 
     def _dense(self, vector: NDArray[np.float32], n: int) -> list[int]:
-        _, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
+        import faiss
+
+        # One question is one scan: faiss gains little from a second OpenMP thread here,
+        # and on a busy machine waits for it (2-3x slower). The setting is this thread's
+        # (an OpenMP per-thread variable), restored after, so builds keep every core.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            _, ids = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), n)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [int(i) for i in ids[0] if i >= 0]
 
     def _lexical(self, question: str, n: int) -> dict[int, float]:
@@ -82,8 +94,8 @@ class Retriever:
         )
         if not any(t for t in tokens[0]):
             return {}
-        ids, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False)
-        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if s > 0}
+        ids, scores = lexical.top_k(self.index.bm25.scores, tokens[0], n)
+        return {int(i): float(s) for i, s in zip(ids, scores, strict=True)}
 
 
 def overlaps(a: Passage, b: Passage) -> bool:

@@ -10,17 +10,21 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer, Answerer
 from bot.answerability.model import AnswerModel, load_model
 from bot.batching import MicroBatcher
 from bot.config import Settings
-from bot.embeddings import Embedder
+from bot.encoding import Embedder
 from bot.errors import BotError
 from bot.index import LoadReport, Manifest, Progress, build_index, ensure_index
 from bot.ingest import load_documents
 from bot.retriever import Retriever
-from bot.store import Store, Vote
+
+if TYPE_CHECKING:  # the one-shot CLI has no database to open unless one exists
+    from bot.store import Store, Vote
+    from bot.teacher import Learned
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,9 @@ def open_answerer(
     else:
         index, report = ensure_index(settings.seeds_dir, settings.index_dir, embedder,
                                      progress=progress)
+    # Loaded before the first question, not during it: a REPL or bot that says it is ready
+    # is ready, and the graph is compiled on the main thread (see ``Embedder``).
+    embedder.load()
     answerer = Answerer(
         Retriever(index, embedder),
         top_k=settings.top_k,
@@ -45,6 +52,22 @@ def open_answerer(
         model=model or load_model(),
     )
     return answerer, report
+
+
+def with_taught(answerer: Answerer, settings: Settings) -> Answerer:
+    """``answerer``, answering from the taught answers in the database, when there is one
+    (a one-shot question does not create a database to find nothing in it)."""
+    if settings.postgres_url is None and not settings.sqlite_path.is_file():
+        return answerer
+    from bot.store import open_store
+    from bot.teacher import Teacher
+
+    store = open_store(settings)
+    try:
+        Teacher(store, lambda: answerer).refresh(force=True)
+    finally:
+        store.close()
+    return answerer
 
 
 @dataclass(frozen=True)
@@ -57,9 +80,13 @@ class Reply:
 
 class QAService:
     def __init__(self, settings: Settings, answerer: Answerer, store: Store) -> None:
+        from bot.teacher import Teacher
+
         self.settings = settings
         self.answerer = answerer
         self.store = store
+        self.teacher = Teacher(store, lambda: self.answerer, settings.teach_votes)
+        self.teacher.refresh(force=True)
         self.batcher = MicroBatcher(lambda: self.answerer)
         self._reindexing = threading.Lock()
 
@@ -74,12 +101,14 @@ class QAService:
     def ask(self, question: str, conversation: str | None = None) -> Reply:
         """Answer, taking the conversation's earlier questions into account, and remember
         the answer (abstentions too: they are what an operator needs to see)."""
+        self.teacher.refresh()
         history: Sequence[str] = self.store.history(conversation) if conversation else ()
         return self._remember(self.answerer.ask(question, history=history), conversation)
 
     async def ask_async(self, question: str, conversation: str | None = None) -> Reply:
         """``ask`` for an event loop: concurrent questions share one encode (micro-batching)
         and the database is used from worker threads."""
+        await asyncio.to_thread(self.teacher.refresh)
         history: Sequence[str] = (
             await asyncio.to_thread(self.store.history, conversation) if conversation else ())
         answer = await self.batcher.ask(question, history)
@@ -87,8 +116,8 @@ class QAService:
 
     def _remember(self, answer: Answer, conversation: str | None) -> Reply:
         answer_id = self.store.record_answer(
-            answer.question, answer.answered, [e.passage_id for e in answer.excerpts],
-            conversation)
+            answer.question, answer.status.value, [e.passage_id for e in answer.excerpts],
+            conversation, taught=answer.taught)
         return Reply(answer, answer_id)
 
     def more(self, answer_id: str, offset: int) -> Answer:
@@ -99,8 +128,11 @@ class QAService:
                    if stored.conversation else [])
         return self.answerer.ask(stored.question, offset=offset, history=history)
 
-    def vote(self, answer_id: str, user_id: int | str, vote: int) -> Vote:
-        return self.store.record_vote(answer_id, user_id, vote)
+    def vote(self, answer_id: str, user_id: int | str, vote: int,
+             operator: bool = False) -> tuple[Vote, Learned]:
+        """Record the vote, then learn from it (``bot.teacher``): what it changed."""
+        recorded = self.store.record_vote(answer_id, user_id, vote, operator)
+        return recorded, self.teacher.learn(answer_id)
 
     def start_conversation(self, conversation: str, answer_id: str) -> None:
         self.store.start_conversation(conversation, answer_id)
@@ -117,6 +149,7 @@ class QAService:
             answerer, _ = open_answerer(self.settings, rebuild=True,
                                         embedder=self.answerer.retriever.embedder)
             self.answerer = answerer  # one reference swap: readers see old or new, whole
+            self.teacher.refresh(force=True)  # taught answers checked against the new index
             logger.info("reindexed: %d passages", answerer.index.manifest.passages)
             return answerer.index.manifest
         finally:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.answer import Answerer
 from bot.config import PROJECT_ROOT, Settings
-from bot.embeddings import Embedder
+from bot.encoding import Embedder
 from bot.index import Index, ensure_index
 from bot.retriever import Retriever
 
@@ -36,13 +36,23 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    """The model as the product runs it (the default backend, OpenVINO). Its OpenVINO export
-    is kept in pytest's cache folder between runs, as the product keeps it in index/models
-    (keyed by the model's files and OpenVINO's version, written atomically)."""
-    cache = pytestconfig.cache
-    folder = cache.mkdir("models") if cache is not None else tmp_path_factory.mktemp("models")
-    return Embedder(backend=Settings().backend, cache_dir=folder)
+def index_root(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's index folder. Its ``models`` folder (where the product keeps the
+    model's OpenVINO export, keyed by the model's files and OpenVINO's version) is kept in
+    pytest's cache between runs, so front ends pointed at the session's index find it and a
+    second run does not export again."""
+    root = tmp_path_factory.mktemp("index")
+    cache = getattr(pytestconfig, "cache", None)  # None with -p no:cacheprovider
+    if cache is not None:
+        (root / "models").symlink_to(cache.mkdir("models"), target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def embedder(index_root: Path) -> Embedder:
+    """The model as the product runs it (the default backend: the OpenVINO runtime), its
+    export cached where the product keeps it (``index/models``)."""
+    return Embedder(backend=Settings().backend, cache_dir=index_root / "models")
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +65,9 @@ def seeds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path,
-              embedder: Embedder) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    ensure_index(seeds_dir, folder, embedder)
-    return folder
+def index_dir(index_root: Path, seeds_dir: Path, embedder: Embedder) -> Path:
+    ensure_index(seeds_dir, index_root, embedder)
+    return index_root
 
 
 @pytest.fixture(scope="session")

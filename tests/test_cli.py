@@ -54,7 +54,7 @@ def test_abstention_is_plain(cli_env: Path) -> None:
     answer = json.loads(result.stdout)
     assert answer.pop("confidence") < 0.5
     assert answer == {"question": "What is the best pizza topping?", "status": "none",
-                      "answered": False, "excerpts": []}
+                      "answered": False, "taught": False, "excerpts": []}
     assert run("ask", "What is the best pizza topping?").stdout.strip().endswith(
         "The article doesn't say.")
 

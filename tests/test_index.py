@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.embeddings import Embedder
+from bot.encoding import Embedder
 from bot.errors import IndexCorrupt
 from bot.index import (
     CURRENT,
@@ -27,7 +27,7 @@ def fresh(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> tuple[Path, Path]
     """A private copy of the session's seeds and built index."""
     seeds, index = tmp_path / "seeds", tmp_path / "index"
     shutil.copytree(seeds_dir, seeds)
-    shutil.copytree(index_dir, index)
+    shutil.copytree(index_dir, index, ignore=shutil.ignore_patterns("models"))
     return seeds, index
 
 
@@ -63,6 +63,24 @@ def test_changed_seed_makes_the_index_stale(fresh: tuple[Path, Path],
     assert report.action == "rebuilt-stale"
     assert any("Zebras" in p.text for p in rebuilt.passages)
     assert ensure_index(seeds, index, embedder)[1].action == "loaded"
+
+
+def test_seeds_are_checked_by_hash_yet_no_change_is_missed(fresh: tuple[Path, Path],
+                                                          embedder: Embedder) -> None:
+    """A start checks the seeds without parsing them. A new seed that cannot be indexed is
+    still reported (and the index kept); a removed or renamed seed makes it stale."""
+    seeds, index = fresh
+    (seeds / "broken.txt").write_bytes(b"\x00\x01 not text")
+    _, report = ensure_index(seeds, index, embedder)
+    assert report.action == "loaded"
+    assert [(p.path.name, p.reason) for p in report.problems] == [
+        ("broken.txt", "binary file, not text")]
+    (seeds / "broken.txt").unlink()
+    seed = next(seeds.glob("*.txt"))
+    seed.rename(seed.with_name("renamed.txt"))
+    rebuilt, report = ensure_index(seeds, index, embedder)
+    assert report.action == "rebuilt-stale"
+    assert [d.id for d in rebuilt.manifest.documents] == ["renamed"]
 
 
 @pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-manifest", "drop-passage",

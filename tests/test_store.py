@@ -96,7 +96,7 @@ def store(engine: Engine) -> Iterator[Store]:
 
 def test_votes_are_per_person_and_keyed(store: Store, engine: Engine) -> None:
     alice, bob = 718293004115622913, 718293004115622914  # Discord user ids
-    answer = store.record_answer("Who built TikTok?", True, ["doc:abc"])
+    answer = store.record_answer("Who built TikTok?", "answered", ["doc:abc"])
     store.record_vote(answer, alice, 1)
     store.record_vote(answer, alice, -1)
     store.record_vote(answer, bob, -1)
@@ -116,7 +116,7 @@ def test_vote_on_unknown_answer(store: Store) -> None:
 
 
 def test_answers_outlive_the_process_that_gave_them(store: Store, engine: Engine) -> None:
-    answer = store.record_answer("What is Lasso?", True, ["a", "b"], "thread-9")
+    answer = store.record_answer("What is Lasso?", "answered", ["a", "b"], "thread-9")
     store.start_conversation("thread-9", answer)
     later = engine.open()  # another process, or this one after a restart
     stored = later.answer(answer)
@@ -130,11 +130,11 @@ def test_answers_outlive_the_process_that_gave_them(store: Store, engine: Engine
 
 
 def test_conversation_history_in_order(store: Store) -> None:
-    first = store.record_answer("How much revenue did TikTok make?", True, ["a"])
+    first = store.record_answer("How much revenue did TikTok make?", "answered", ["a"])
     store.start_conversation("thread-1", first)
     store.start_conversation("thread-1", first)  # a retried start is harmless
-    store.record_answer("and how much of it came from China?", True, ["a"], "thread-1")
-    store.record_answer("Is it profitable?", True, ["b"], "thread-1")
+    store.record_answer("and how much of it came from China?", "answered", ["a"], "thread-1")
+    store.record_answer("Is it profitable?", "answered", ["b"], "thread-1")
     assert store.is_conversation("thread-1") and not store.is_conversation("thread-2")
     assert store.history("thread-1") == ["How much revenue did TikTok make?",
                                          "and how much of it came from China?",
@@ -143,10 +143,10 @@ def test_conversation_history_in_order(store: Store) -> None:
 
 
 def test_history_before_an_answer_even_when_a_question_repeats(store: Store) -> None:
-    first = store.record_answer("How much revenue did TikTok make?", True, ["a"])
+    first = store.record_answer("How much revenue did TikTok make?", "answered", ["a"])
     store.start_conversation("t", first)
-    store.record_answer("Is it profitable?", True, ["b"], "t")
-    repeat = store.record_answer("Is it profitable?", True, ["b"], "t")
+    store.record_answer("Is it profitable?", "answered", ["b"], "t")
+    repeat = store.record_answer("Is it profitable?", "answered", ["b"], "t")
     assert store.history("t", before=repeat) == ["How much revenue did TikTok make?",
                                                  "Is it profitable?"]
     assert len(store.history("t")) == 3
@@ -155,8 +155,8 @@ def test_history_before_an_answer_even_when_a_question_repeats(store: Store) -> 
 def test_report_puts_the_most_frequent_first(store: Store) -> None:
     asked = ["Who is the CEO?", "What is the weather?", "who is the CEO", "Who is the CEO?"]
     for question in asked:
-        store.record_answer(question, False, [])
-    answer = store.record_answer("What is Lasso?", True, ["x", "y"])
+        store.record_answer(question, "none", [])
+    answer = store.record_answer("What is Lasso?", "answered", ["x", "y"])
     store.record_vote(answer, 1, -1)
     store.record_vote(answer, 2, -1)
     store.record_vote(answer, 3, 1)
@@ -168,7 +168,7 @@ def test_report_puts_the_most_frequent_first(store: Store) -> None:
 
 def test_locked_database_is_reported_not_lost(engine: Engine) -> None:
     store = engine.open(busy_timeout=0.2, retry_seconds=0.5)
-    answer = store.record_answer("q", True, ["p"])
+    answer = store.record_answer("q", "answered", ["p"])
     with engine.writer_lock(), pytest.raises(StoreError, match="could not save"):
         store.record_vote(answer, 7, 1)
     store.record_vote(answer, 7, 1)  # once free, the same vote goes through
@@ -188,7 +188,7 @@ def test_migrations_are_recorded_and_run_once(engine: Engine) -> None:
 
 def test_a_database_newer_than_the_bot_is_refused(engine: Engine) -> None:
     store = engine.open()
-    store.record_answer("kept", True, [])
+    store.record_answer("kept", "answered", [])
     store.close()
     if engine.name == "sqlite":
         with sqlite3.connect(engine.target) as db:
@@ -261,7 +261,7 @@ for user in list(range(first, last)) + list(range(1000, 1050)):  # 1000-1049: bo
 
 def test_concurrent_writers_in_two_processes_lose_no_vote(engine: Engine) -> None:
     store = engine.open()
-    answer = store.record_answer("q", True, ["p"])
+    answer = store.record_answer("q", "answered", ["p"])
     children = [spawn(VOTER, engine.name, engine.target, answer, "0", "150", "1"),
                 spawn(VOTER, engine.name, engine.target, answer, "150", "300", "-1")]
     for child in children:
@@ -283,7 +283,7 @@ def test_concurrent_writers_in_two_processes_lose_no_vote(engine: Engine) -> Non
 
 WRITER = OPEN + """
 store = open_store(sys.argv[1], sys.argv[2])
-answer = store.record_answer("q", True, ["p"])
+answer = store.record_answer("q", "answered", ["p"])
 print(answer, flush=True)
 for user in range(10**6):
     store.record_vote(answer, user, 1)
@@ -320,13 +320,13 @@ def test_sqlite_wal_mode_and_private_key(tmp_path: Path) -> None:
 
 def test_sqlite_full_disk_is_reported_and_nothing_stored_is_lost(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "db.sqlite3", b"k")
-    answer = store.record_answer("q", True, ["p"])
+    answer = store.record_answer("q", "answered", ["p"])
     store.record_vote(answer, 1, 1)
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
     store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
     with pytest.raises(StoreError, match="full"):
         for user in range(2, 5000):
-            store.record_answer("x" * 2000, True, ["p" * 500])
+            store.record_answer("x" * 2000, "answered", ["p" * 500])
             store.record_vote(answer, user, -1)
     assert store.voter(1) in {v.voter for v in store.votes()}
     assert sqlite3.connect(tmp_path / "db.sqlite3").execute(
@@ -355,7 +355,7 @@ def test_sqlite_file_from_before_migrations_is_adopted(tmp_path: Path) -> None:
     sqlite3.connect(path).executescript(LEGACY_SCHEMA)
     store = SQLiteStore(path, b"k")
     assert store.history("t") == ["What is Lasso?", "Who made it?", "When?"]
-    later = store.record_answer("Is it profitable?", True, [], "t")
+    later = store.record_answer("Is it profitable?", "answered", [], "t")
     assert store.history("t", before=later) == ["What is Lasso?", "Who made it?", "When?"]
     assert store.history("t")[-1] == "Is it profitable?"
     assert [v.voter for v in store.votes()] == ["v"]
@@ -368,7 +368,7 @@ def test_sqlite_file_from_before_migrations_is_adopted(tmp_path: Path) -> None:
 FOREVER = OPEN + """
 import time
 store = open_store(sys.argv[1], sys.argv[2], retry_seconds=30)
-answer = store.record_answer("q", True, ["p"])
+answer = store.record_answer("q", "answered", ["p"])
 print(answer, flush=True)
 for user in range(10**6):
     try:
@@ -430,7 +430,7 @@ def test_postgres_restart_mid_run_loses_no_vote(postgres: PgServer, mode: str) -
 
 def test_postgres_down_longer_than_the_retry_window_is_reported(postgres: PgServer) -> None:
     store = PostgresStore(postgres.database(), b"k", retry_seconds=1)
-    answer = store.record_answer("q", True, ["p"])
+    answer = store.record_answer("q", "answered", ["p"])
     postgres.stop()
     try:
         with pytest.raises(StoreError, match=r"could not save to the database \(the server "
@@ -462,8 +462,8 @@ def test_report_command_reads_the_shared_database(postgres: PgServer,
 
     url = postgres.database()
     store = PostgresStore(url, b"shared secret")  # another process, on another host
-    store.record_answer("What is the weather?", False, [])
-    answer = store.record_answer("What is Lasso?", True, ["doc:lasso"])
+    store.record_answer("What is the weather?", "none", [])
+    answer = store.record_answer("What is Lasso?", "answered", ["doc:lasso"])
     store.record_vote(answer, 1, -1)
     store.close()
     monkeypatch.setenv("BOT_DATABASE_URL", url)

@@ -10,7 +10,12 @@ write ``model.json``. scikit-learn is imported here and nowhere on the question 
    model on questions that model has not seen.
 4. The topic model: a logistic regression over one row of TOPIC_FEATURES per question,
    labelled "not off-topic".
-5. Thresholds, from cross-validated probabilities on the fitting part: ``answered_at`` is
+5. ``taught_at``, the similarity at which a question gets a taught answer: each fitting
+   question is matched against all the other answerable ones, taught with the passages
+   holding their answering sentences (leave-one-out); the threshold is the lowest at which
+   every match is to a question with the same answer and no unanswerable question is
+   matched, plus ``MARGIN``.
+6. Thresholds, from cross-validated probabilities on the fitting part: ``answered_at`` is
    the lowest confidence at which at most ``MAX_UNANSWERABLE_CONFIDENT`` of the
    unanswerable questions are answered; ``tentative_at`` keeps ``TENTATIVE_KEEPS`` of the
    rightly ranked answerable questions quoted; ``topic_at`` lies above every off-topic
@@ -33,6 +38,7 @@ from bot.evaluate import EvalQuestion
 
 if TYPE_CHECKING:
     from bot.answer import Answerer, Candidates, Judged
+    from bot.teaching import TaughtSet
 
 FOLDS = 5
 C = 1.0  # inverse L2 strength for both regressions, on standardised features
@@ -101,15 +107,85 @@ def fit(answerer: Answerer, questions: Sequence[EvalQuestion], log: Log) -> Answ
     judged = [Judgement(e.question, float(c), float(t), bool(r))
               for e, c, t, r in zip(data, confidence, topic, rights, strict=True)]
     answered_at, tentative_at, topic_at = thresholds(judged)
+    taught_at = teaching_threshold(answerer, questions)
     return AnswerModel(
         MODEL_VERSION, fit_sentence_model(data),
         _logistic(answer_rows, rights, ANSWER_FEATURES),
         _logistic(topic_rows, on_topic, TOPIC_FEATURES),
-        answered_at, tentative_at, topic_at,
+        answered_at, tentative_at, topic_at, taught_at,
         notes={"fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
                "fitted_on": f"{len(data)} questions",
                "cross_validated": figures(judged, answered_at, tentative_at, topic_at),
                "reliability": reliability(judged)})
+
+
+def teaching_threshold(answerer: Answerer, questions: Sequence[EvalQuestion]) -> float:
+    """``taught_at`` (see the module's docstring)."""
+    from bot.text import normalize
+
+    answerable = [q for q in questions if q.answerable]
+    gold = {q.q: set(q.sentences) for q in answerable}
+    taught = taught_set(answerer, answerable, threshold=-1.0)
+    vectors = answerer.retriever.encode([normalize(q.q) for q in questions])
+    nearest: list[tuple[float, bool]] = []  # similarity, and whether the match was right
+    for q, vector in zip(questions, vectors, strict=True):
+        match = next((m for m in taught.ranked(normalize(q.q), vector)
+                      if m.taught.question != q.q), None)
+        if match is not None:
+            nearest.append((match.similarity, q.answerable and bool(
+                set(q.sentences) & gold[match.taught.question])))
+    wrong = [similarity for similarity, right in nearest if not right]
+    return round(min(max(wrong, default=0.0) + MARGIN, 1.0), 4)
+
+
+def taught_set(answerer: Answerer, questions: Sequence[EvalQuestion],
+               threshold: float) -> TaughtSet:
+    """``questions`` taught with the passages that hold their answering sentences."""
+    from bot.teaching import OPERATOR, TaughtSet, taught_from
+    from bot.text import fold, normalize
+
+    index = answerer.index
+    entries = []
+    for q in questions:
+        passages = [p for p in index.passages
+                    if any(fold(s) in fold(p.text) for s in q.sentences)]
+        if passages:
+            entries.append(taught_from(q.q, passages, OPERATOR))
+    vectors = answerer.retriever.encode([normalize(t.question) for t in entries])
+    return TaughtSet(entries, index, vectors, threshold)
+
+
+def teaching_effect(answerer: Answerer, taught_from_questions: Sequence[EvalQuestion],
+                    checked: Sequence[EvalQuestion]) -> dict[str, int]:
+    """Teach the answerable ``taught_from_questions`` the model gets wrong or only
+    tentatively right, then count, on ``checked``: answerable questions that become right
+    and confident, and unanswerable ones that start being answered."""
+    from dataclasses import replace
+
+    from bot.teaching import TaughtHolder
+
+    def outcomes(system: Answerer) -> list[tuple[bool, bool]]:
+        answers = system.ask_many([q.q for q in checked])
+        return [(a.answered, bool(a.excerpts) and q.is_hit(a.excerpts[0].text))
+                for q, a in zip(checked, answers, strict=True)]
+
+    before = answerer.ask_many([q.q for q in taught_from_questions])
+    weak = [q for q, a in zip(taught_from_questions, before, strict=True) if q.answerable
+            and not (a.answered and a.excerpts and q.is_hit(a.excerpts[0].text))]
+    teacher = replace(answerer, taught=TaughtHolder(
+        taught_set(answerer, weak, answerer.model.taught_at)))
+    old, new = outcomes(answerer), outcomes(teacher)
+    pairs = list(zip(checked, old, new, strict=True))
+    return {
+        "taught": len(weak),
+        "checked_answerable": sum(q.answerable for q in checked),
+        "right_confident_before": sum(q.answerable and a and r for q, (a, r), _ in pairs),
+        "right_confident_after": sum(q.answerable and a and r for q, _, (a, r) in pairs),
+        "became_right_confident": sum(q.answerable and not (a0 and r0) and a1 and r1
+                                      for q, (a0, r0), (a1, r1) in pairs),
+        "unanswerable_newly_answered": sum(not q.answerable and not a0 and a1
+                                           for q, (a0, _), (a1, _) in pairs),
+    }
 
 
 def fit_sentence_model(data: Sequence[Example]) -> Linear:

@@ -58,6 +58,9 @@ class AnswerModel:
     answered_at: float
     tentative_at: float
     topic_at: float
+    # A question this close (cosine) to a taught one, asking for the same thing, gets the
+    # taught answer (bot.teaching).
+    taught_at: float = 1.0
     # How it was fitted and what it scored (for the README and `python -m bot fit`).
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -66,7 +69,7 @@ class AnswerModel:
         """All weights zero (but ``sentence``'s, when given): what fitting starts from."""
         zero = [Linear(f, (0.0,) * len(f), 0.0)
                 for f in (SENTENCE_FEATURES, ANSWER_FEATURES, TOPIC_FEATURES)]
-        return cls(MODEL_VERSION, sentence or zero[0], zero[1], zero[2], 1.0, 1.0, 1.0)
+        return cls(MODEL_VERSION, sentence or zero[0], zero[1], zero[2], 1.0, 1.0, 1.0, 1.0)
 
     def outcome(self, confidence: float, on_topic: float) -> Outcome:
         if on_topic < self.topic_at:
@@ -88,7 +91,7 @@ class AnswerModel:
                    float(d["bias"])) for d in (data["sentence"], data["answer"], data["topic"]))
         return cls(int(data["version"]), sentence, answer, topic, float(data["answered_at"]),
                    float(data["tentative_at"]), float(data["topic_at"]),
-                   dict(data.get("notes", {})))
+                   float(data.get("taught_at", 1.0)), dict(data.get("notes", {})))
 
     def check(self) -> AnswerModel:
         """Raise when the model was fitted on other features than this code computes."""

@@ -1,6 +1,7 @@
-"""What the buttons under an answer do: more excerpts, votes, a follow-up thread. Whatever
-can be checked without waiting is checked before acknowledging, so a refusal is a private
-line at once; the caller (``QACog.on_answer_button``) turns any error into one."""
+"""What the buttons under an answer do: more excerpts, votes, a follow-up thread, "Teach
+this" (``teaching.offer``). Whatever can be checked without waiting is checked before
+acknowledging, so a refusal is a private line at once; the caller
+(``QACog.on_answer_button``) turns any error into one."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.discord_app import teaching
 from bot.discord_app.format import NO_MENTIONS, truncate
 from bot.discord_app.respond import THREADABLE, answer_page, defer
 from bot.errors import BotError
+from bot.teacher import Learned
 
 if TYPE_CHECKING:
     from bot.discord_app.client import QACog
@@ -31,14 +34,33 @@ async def on_button(cog: QACog, interaction: discord.Interaction[Any], action: s
         await more(cog, interaction, answer_id, offset)
     elif action == "thread":
         await open_thread(cog, interaction, answer_id)
+    elif action == "teach":
+        await teaching.offer(cog, interaction, answer_id)
 
 
 async def vote(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
                value: int) -> None:
+    """One vote per person per answer; an operator's (Manage Server) 👎 keeps votes from
+    teaching the answer, and unteaches it when it was taught (``Teacher.learn``)."""
+    operator = teaching.is_operator(interaction)
     await defer(interaction, private=True)
-    await asyncio.to_thread(cog.service.vote, answer_id, interaction.user.id, value)
-    thanks = "👍" if value > 0 else "👎: the operator will look at it."
-    await interaction.edit_original_response(content=f"Thanks, noted {thanks}")
+    _, learned = await asyncio.to_thread(cog.service.vote, answer_id, interaction.user.id,
+                                         value, operator)
+    await interaction.edit_original_response(content=thanks(value, operator, learned))
+
+
+def thanks(value: int, operator: bool, learned: Learned) -> str:
+    if learned.change == "taught":
+        return ("Thanks, noted 👍. Enough people agreed: this answer is now taught, so the "
+                "question, and questions asking the same in other words, get it next time.")
+    if learned.change == "untaught":
+        return ("Noted 👎. This was a taught answer: it is untaught, and the question gets "
+                "the article's closest passages again.")
+    if value > 0:
+        return "Thanks, noted 👍"
+    if operator:
+        return "Noted 👎: as an operator's vote, it keeps votes from teaching this answer."
+    return "Thanks, noted 👎: the operator will look at it."
 
 
 async def more(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,

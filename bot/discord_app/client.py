@@ -4,7 +4,7 @@ question to the core in a worker thread, and renders the ``Answer``. Problems re
 as one short private line (``respond.tell``); traces go to the log.
 
 Where commands can be used (Discord's ``contexts``): /ask, /about, /help and the message menu
-in servers and in DMs with the bot; /reindex in servers only. The bot is installed to
+in servers and in DMs with the bot; /reindex and /teach in servers only. The bot is installed to
 servers only (``integration_types``): it answers mentions and keeps threads, which a
 user-installed app cannot."""
 
@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import discord
@@ -23,7 +23,7 @@ from discord.ext import commands
 
 from bot.answer import clean_question
 from bot.config import Settings
-from bot.discord_app import buttons, messages
+from bot.discord_app import buttons, messages, teaching
 from bot.discord_app.format import (
     CHOICE_MAX,
     NO_MENTIONS,
@@ -36,7 +36,7 @@ from bot.discord_app.format import (
 from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
 from bot.discord_app.shards import PacedShardedBot
 from bot.discord_app.sync import sync_commands
-from bot.discord_app.views import AnswerButton
+from bot.discord_app.views import AnswerButton, TeachSelect
 from bot.errors import BotError
 from bot.service import QAService
 
@@ -94,7 +94,7 @@ def make_bot(service: QAService, settings: Settings) -> AnyBot:
             await bot.read_session_limits()
         await bot.add_cog(cog, guilds=guilds)
         bot.tree.add_command(cog.menu, guilds=guilds)
-        bot.add_dynamic_items(AnswerButton)
+        bot.add_dynamic_items(AnswerButton, TeachSelect)
         await sync_commands(bot, settings)
 
     bot.setup_hook = setup_hook  # type: ignore[method-assign]
@@ -178,8 +178,11 @@ class QACog(commands.Cog, name="QA"):
     @app_commands.command(name="about")
     async def about(self, interaction: discord.Interaction[Any]) -> None:
         """The articles I answer from, the model, and when the index was built."""
+        taught = await asyncio.to_thread(self.service.teacher.taught)
         await interaction.response.send_message(
-            embed=about_embed(self.service.manifest, shard_summary(self.bot, interaction)),
+            embed=about_embed(self.service.manifest, shard_summary(self.bot, interaction),
+                              taught=len(taught), stale=sum(stale for _, stale in taught),
+                              votes_needed=self.settings.teach_votes),
             ephemeral=True)
 
     @app_commands.command(name="help")
@@ -204,6 +207,28 @@ class QACog(commands.Cog, name="QA"):
             content=f"Rebuilt: {manifest.passages} passages from {len(manifest.documents)} "
                     "document(s).")
 
+    @app_commands.command(name="teach")
+    @app_commands.describe(
+        question="The question to answer (suggested: questions I could not answer)",
+        passage="The passage that answers it (suggested: the closest; type words to search)")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    async def teach(self, interaction: discord.Interaction[Any],
+                    question: app_commands.Range[str, 1, MAX_QUESTION],
+                    passage: app_commands.Range[str, 1, CHOICE_MAX]) -> None:
+        """Teach me the passage that answers a question (Manage Server only)."""
+        await teaching.teach_command(self, interaction, question, passage)
+
+    @teach.autocomplete("question")
+    async def teach_question_autocomplete(self, interaction: discord.Interaction[Any],
+                                          current: str) -> list[app_commands.Choice[str]]:
+        return await teaching.question_choices(self, interaction, current)
+
+    @teach.autocomplete("passage")
+    async def teach_passage_autocomplete(self, interaction: discord.Interaction[Any],
+                                         current: str) -> list[app_commands.Choice[str]]:
+        return await teaching.passage_choices(self, interaction, current)
+
     # --- messages and buttons -----------------------------------------------------------------
 
     @commands.Cog.listener()
@@ -212,16 +237,27 @@ class QACog(commands.Cog, name="QA"):
 
     async def on_answer_button(self, interaction: discord.Interaction[Any], action: str,
                                answer_id: str, offset: int) -> None:
-        """Every click ends in a message to the user, whatever fails."""
+        await self._component(interaction, f"button {action} on answer {answer_id}",
+                              lambda: buttons.on_button(self, interaction, action, answer_id,
+                                                        offset))
+
+    async def on_teach_select(self, interaction: discord.Interaction[Any], answer_id: str,
+                              values: list[str]) -> None:
+        await self._component(interaction, f"teaching answer {answer_id}",
+                              lambda: teaching.choose(self, interaction, answer_id, values))
+
+    async def _component(self, interaction: discord.Interaction[Any], what: str,
+                         work: Callable[[], Awaitable[None]]) -> None:
+        """Every click or choice ends in a message to the user, whatever fails."""
         try:
             if self.draining:
                 raise Restarting()
             async with self.tracked():
-                await buttons.on_button(self, interaction, action, answer_id, offset)
+                await work()
         except (BotError, app_commands.CheckFailure) as err:
             await tell(interaction, str(err))
         except Exception:
-            logger.exception("button %s on answer %s failed", action, answer_id)
+            logger.exception("%s failed", what)
             await tell(interaction, SORRY)
 
     # --- shared -----------------------------------------------------------------------------
@@ -234,7 +270,8 @@ class QACog(commands.Cog, name="QA"):
             offer_thread = not private and can_open_thread(interaction.channel,
                                                            interaction.app_permissions)
             page = answer_page(reply.answer, reply.answer_id, self.service.examples,
-                               offer_thread=offer_thread)
+                               offer_thread=offer_thread,
+                               offer_teach=interaction.guild_id is not None)
             # The loading message is replaced by the answer (edit the original response;
             # a follow-up in its place is deprecated).
             await interaction.edit_original_response(embed=page.embed, view=page.view,

@@ -26,6 +26,7 @@ EXAMPLE_MAX = 300
 COLOUR = discord.Colour.blurple()
 UNSURE_COLOUR = discord.Colour.gold()  # a tentative answer looks different at a glance
 UNSURE = "I'm not sure the article answers this. The closest passage is:"
+TAUGHT = "🎓 A taught answer: an operator, or readers who agreed, chose this passage"
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -61,7 +62,10 @@ def answer_embed(answer: Answer, examples: list[str], first_number: int = 1) -> 
         embed.add_field(name=truncate(f"{number}. {excerpt.citation}", FIELD_NAME_MAX),
                         value=excerpt_value(excerpt), inline=False)
     titles = sorted({e.title for e in answer.excerpts})
-    embed.set_footer(text=truncate("From “" + "”, “".join(titles) + "”", FOOTER_MAX))
+    footer = "From “" + "”, “".join(titles) + "”"
+    if answer.taught:
+        footer = f"{TAUGHT} · {footer}"
+    embed.set_footer(text=truncate(footer, FOOTER_MAX))
     return fit(embed)
 
 
@@ -92,6 +96,8 @@ def answer_text(answer: Answer, examples: list[str], first_number: int = 1) -> t
         head += f"\n🤔 {UNSURE}"
     if not answer.excerpts:
         return truncate(f"{head}\n{not_covered(examples)}", CONTENT_MAX), 0
+    if answer.taught:
+        head += f"\n{TAUGHT}."
     text, count = head, 0
     for number, excerpt in enumerate(answer.excerpts, start=first_number):
         block = f"\n\n{number}. {excerpt.citation}\n" + excerpt_value(excerpt, 600)
@@ -109,7 +115,10 @@ def not_covered(examples: list[str]) -> str:
     return truncate("\n".join(lines), DESCRIPTION_MAX)
 
 
-def about_embed(manifest: Manifest, shards: str = "") -> discord.Embed:
+def about_embed(manifest: Manifest, shards: str = "", *, taught: int = 0, stale: int = 0,
+                votes_needed: int = 3) -> discord.Embed:
+    """``taught``: how many taught answers there are; ``stale``: how many of them are not
+    used because their passage changed."""
     embed = discord.Embed(title="About this bot", colour=COLOUR, description=(
         "I answer questions about the article(s) below by quoting the passages that "
         "answer them."))
@@ -121,6 +130,12 @@ def about_embed(manifest: Manifest, shards: str = "") -> discord.Embed:
     embed.add_field(name="Index", value=truncate(
         f"{model} · {manifest.passages} passages · built {manifest.built_at}", FIELD_VALUE_MAX),
         inline=False)
+    lessons = f"{taught} taught answer{'s' * (taught != 1)}"
+    if stale:
+        lessons += f" ({stale} stale: the passage changed, so not used)"
+    embed.add_field(name="Taught", value=lessons + ". Operators teach with /teach or "
+                    f"**Teach this**; 👍 from {votes_needed} different people teach an "
+                    "answer too.", inline=False)
     if shards:
         embed.add_field(name="Shards", value=truncate(shards, FIELD_VALUE_MAX), inline=False)
     return fit(embed)
@@ -160,7 +175,10 @@ def help_embed(examples: list[str]) -> discord.Embed:
         "@mention on). In a DM with me, just write the question.",
         "**Follow up in thread** under an answer opens a thread where follow-up questions "
         "(“and how much of it came from China?”) are read with the earlier ones.",
-        "👍 / 👎 tell the operator which answers help.",
+        "👍 / 👎 tell the operator which answers help; an answer enough people 👍 is "
+        "remembered for the next time it is asked.",
+        "**/teach**, and **Teach this** under an unsure answer, let members with Manage "
+        "Server teach me the passage that answers a question.",
     ]
     if examples:
         lines += ["", "Try:"] + [f"• {escape(truncate(q, EXAMPLE_MAX))}" for q in examples[:5]]

@@ -64,7 +64,7 @@ async def on_message(cog: QACog, message: discord.Message) -> None:
     page = answer_page(reply.answer, reply.answer_id, cog.service.examples,
                        offer_thread=conversation is None
                        and can_open_thread(message.channel, permissions),
-                       embeds=permissions.embed_links)
+                       offer_teach=not dm, embeds=permissions.embed_links)
     await _reply(message, content=page.content, embed=page.embed, view=page.view)
 
 

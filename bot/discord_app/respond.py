@@ -32,10 +32,12 @@ class Page:
 
 
 def answer_page(answer: Answer, answer_id: str, examples: list[str], *, offset: int = 0,
-                offer_thread: bool = False, embeds: bool = True) -> Page:
+                offer_thread: bool = False, offer_teach: bool = False,
+                embeds: bool = True) -> Page:
     """The page of ``answer`` that starts at excerpt ``offset``. Paging continues from the
     last excerpt actually shown: the embed (6,000 characters in all) or the text (2,000) may
-    hold fewer than the answer has."""
+    hold fewer than the answer has. ``offer_teach``: where operators may teach (a server),
+    a tentative or unanswered first page gets "Teach this"."""
     first = offset == 0
     examples = examples if first else []
     embed: discord.Embed | None = None
@@ -48,8 +50,10 @@ def answer_page(answer: Answer, answer_id: str, examples: list[str], *, offset: 
     quoted = bool(answer.excerpts)  # answered or tentative
     more = quoted and (answer.has_more or count < len(answer.excerpts))
     next_offset = offset + count if more else None
+    unsure = not answer.answered and not answer.taught
     view = answer_view(answer_id, next_offset, votes=first and quoted,
-                       offer_thread=first and offer_thread)
+                       offer_thread=first and offer_thread,
+                       offer_teach=first and offer_teach and unsure)
     return Page(embed, content, view, next_offset)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from pathlib import Path
@@ -55,13 +54,6 @@ def run_discord(settings: Settings) -> None:
     store = open_store(settings)  # before the model loads: a database problem shows at once
     try:
         answerer, _ = open_answerer(settings)
-        # Load the model before going online (it loads at the first encode otherwise): a
-        # process that restarts, or takes over another's shards, answers at once.
-        answerer.retriever.embedder.encode(["warm up"])
-        # What is loaded now (the model and index: half a million objects) lives as long as
-        # the process: out of the garbage collector's sight, a full collection no longer
-        # stalls the event loop for ~0.5 s, and exiting takes ~1 s instead of ~4.
-        gc.freeze()
         asyncio.run(serve(QAService(settings, answerer, store), settings, token))
     finally:
         store.close()

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.store.migrations import Session, now
-from bot.store.records import Report, StoredAnswer, StoreError, Vote
+from bot.store.records import Report, StoredAnswer, StoreError, Tally, Vote
+from bot.teaching import Taught, TaughtPassage, question_key
 
 T = TypeVar("T")
 
@@ -64,32 +65,34 @@ class Store(ABC):
         return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
 
     def record_answer(
-        self, question: str, answered: bool, passage_ids: Sequence[str],
-        conversation: str | None = None,
+        self, question: str, status: str, passage_ids: Sequence[str],
+        conversation: str | None = None, taught: bool = False,
     ) -> str:
+        """Remember an answer (``status``: "answered", "tentative" or "none")."""
         answer_id = uuid.uuid4().hex[:16]  # chosen here, so a retried insert is harmless
-        row = (answer_id, question, conversation, int(answered),
-               json.dumps(list(passage_ids)), now())
+        row = (answer_id, question, conversation, int(status == "answered"), status,
+               int(taught), json.dumps(list(passage_ids)), now())
         self._run(lambda db: db.execute(
-            "INSERT INTO answers (id, question, conversation, answered, passage_ids, "
-            "created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING", row),
-            write=True)
+            "INSERT INTO answers (id, question, conversation, answered, status, taught, "
+            "passage_ids, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING", row), write=True)
         return answer_id
 
     def answer(self, answer_id: str) -> StoredAnswer | None:
         rows = self._run(lambda db: db.execute(
-            "SELECT id, question, conversation, answered, passage_ids FROM answers "
+            "SELECT id, question, conversation, status, passage_ids, taught FROM answers "
             "WHERE id = %s", (answer_id,)), write=False)
         if not rows:
             return None
         r = rows[0]
-        return StoredAnswer(r[0], r[1], r[2], bool(r[3]), tuple(json.loads(r[4])))
+        return StoredAnswer(r[0], r[1], r[2], str(r[3]), tuple(json.loads(r[4])), bool(r[5]))
 
     # --- votes ----------------------------------------------------------------------------
 
-    def record_vote(self, answer_id: str, user_id: int | str, vote: int) -> Vote:
+    def record_vote(self, answer_id: str, user_id: int | str, vote: int,
+                    operator: bool = False) -> Vote:
         """One vote per person per answer; voting again replaces it. Returns once the
-        vote is committed."""
+        vote is committed. ``operator``: the voter has Manage Server."""
         voter = self.voter(user_id)
         value = 1 if vote > 0 else -1
 
@@ -100,19 +103,64 @@ class Store(ABC):
                 raise StoreError("that answer is no longer known; ask the question again")
             question, passages = found[0]
             db.execute(
-                "INSERT INTO votes (answer_id, voter, vote, question, passage_ids, created_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (answer_id, voter) "
-                "DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
-                (answer_id, voter, value, question, passages, now()))
-            return Vote(answer_id, voter, value, question, tuple(json.loads(passages)))
+                "INSERT INTO votes (answer_id, voter, vote, question, passage_ids, created_at, "
+                "operator) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (answer_id, voter) "
+                "DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at, "
+                "operator = excluded.operator",
+                (answer_id, voter, value, question, passages, now(), int(operator)))
+            return Vote(answer_id, voter, value, question, tuple(json.loads(passages)),
+                        operator)
 
         return self._run(work, write=True)
 
     def votes(self) -> list[Vote]:
         rows = self._run(lambda db: db.execute(
-            "SELECT answer_id, voter, vote, question, passage_ids FROM votes "
+            "SELECT answer_id, voter, vote, question, passage_ids, operator FROM votes "
             "ORDER BY created_at, answer_id, voter"), write=False)
-        return [Vote(r[0], r[1], int(r[2]), r[3], tuple(json.loads(r[4]))) for r in rows]
+        return [Vote(r[0], r[1], int(r[2]), r[3], tuple(json.loads(r[4])), bool(r[5]))
+                for r in rows]
+
+    def tally(self, answer_id: str) -> Tally:
+        rows = self._run(lambda db: db.execute(
+            "SELECT COALESCE(SUM(CASE WHEN vote = 1 THEN 1 ELSE 0 END), 0), "
+            "COALESCE(MAX(CASE WHEN vote = -1 AND operator = 1 THEN 1 ELSE 0 END), 0) "
+            "FROM votes WHERE answer_id = %s", (answer_id,)), write=False)
+        return Tally(int(rows[0][0]), bool(rows[0][1]))
+
+    # --- taught answers -------------------------------------------------------------------
+
+    def teach(self, taught: Taught) -> None:
+        """Teach (or reteach) ``taught.question``: the newest teaching of a question wins."""
+        passages = json.dumps([[p.passage_id, p.sha256] for p in taught.passages])
+        self._run(lambda db: db.execute(
+            "INSERT INTO taught (key, question, passages, source, created_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+            "question = excluded.question, passages = excluded.passages, "
+            "source = excluded.source, created_at = excluded.created_at",
+            (taught.key, taught.question, passages, taught.source,
+             taught.created_at or now())), write=True)
+
+    def forget(self, question: str) -> bool:
+        """Forget a taught question; False when it was not taught."""
+        def work(db: Session) -> bool:
+            found = db.execute("SELECT 1 FROM taught WHERE key = %s", (question_key(question),))
+            db.execute("DELETE FROM taught WHERE key = %s", (question_key(question),))
+            return bool(found)
+
+        return self._run(work, write=True)
+
+    def taught(self) -> list[Taught]:
+        rows = self._run(lambda db: db.execute(
+            "SELECT question, passages, source, created_at FROM taught ORDER BY created_at, key"),
+            write=False)
+        return [Taught(q, tuple(TaughtPassage(i, h) for i, h in json.loads(p)), src, at)
+                for q, p, src, at in rows]
+
+    def taught_revision(self) -> str:
+        """Changes whenever a question is taught or forgotten (to reload a taught set)."""
+        rows = self._run(lambda db: db.execute(
+            "SELECT COUNT(*), MAX(created_at) FROM taught"), write=False)
+        return f"{rows[0][0]}:{rows[0][1]}"
 
     # --- conversations --------------------------------------------------------------------
 
@@ -144,14 +192,19 @@ class Store(ABC):
     def report(self, limit: int = 20) -> Report:
         def work(db: Session) -> Report:
             unanswered = db.execute(
-                "SELECT MIN(question), COUNT(*) AS n FROM answers WHERE answered = 0 "
+                "SELECT MIN(question), COUNT(*) AS n FROM answers WHERE status = 'none' "
                 "GROUP BY lower(trim(question, %s)) ORDER BY n DESC, MIN(created_at) "
                 "LIMIT %s", (QUESTION_PUNCTUATION, limit))
+            tentative = db.execute(
+                "SELECT MIN(question), MIN(passage_ids), COUNT(*) AS n FROM answers "
+                "WHERE status = 'tentative' GROUP BY lower(trim(question, %s)) "
+                "ORDER BY n DESC, MIN(created_at) LIMIT %s", (QUESTION_PUNCTUATION, limit))
             downvoted = db.execute(
                 "SELECT question, passage_ids, COUNT(*) AS n FROM votes WHERE vote = -1 "
                 "GROUP BY question, passage_ids ORDER BY n DESC, MIN(created_at) LIMIT %s",
                 (limit,))
             return Report([(q, int(n)) for q, n in unanswered],
+                          [(q, tuple(json.loads(p)), int(n)) for q, p, n in tentative],
                           [(q, tuple(json.loads(p)), int(n)) for q, p, n in downvoted])
 
         return self._run(work, write=False)

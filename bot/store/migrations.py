@@ -94,6 +94,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX answers_thread ON answers (conversation, seq)",
         ),
     ),
+    # Three outcomes (answered / tentative / none) instead of answered or not; answers given
+    # from a taught answer; votes by operators (Manage Server), whose 👎 unteaches; and the
+    # taught answers themselves, a question's key → the passages (with their text's hash).
+    portable(
+        3, "outcomes, taught answers, operators' votes",
+        "ALTER TABLE answers ADD COLUMN status TEXT",
+        "UPDATE answers SET status = CASE WHEN answered = 1 THEN 'answered' ELSE 'none' END",
+        "ALTER TABLE answers ADD COLUMN taught INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE votes ADD COLUMN operator INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE taught (
+            key TEXT PRIMARY KEY,
+            question TEXT NOT NULL,
+            passages TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -17,8 +17,13 @@ class StoredAnswer:
     id: str
     question: str
     conversation: str | None
-    answered: bool
+    status: str  # "answered", "tentative" or "none"
     passage_ids: tuple[str, ...]
+    taught: bool = False  # given from a taught answer
+
+    @property
+    def answered(self) -> bool:
+        return self.status == "answered"
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,20 @@ class Vote:
     vote: int
     question: str
     passage_ids: tuple[str, ...]
+    operator: bool = False  # cast by someone with Manage Server
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The votes on one answer: distinct people who voted 👍, and whether an operator
+    voted 👎."""
+
+    up: int
+    operator_down: bool
 
 
 @dataclass(frozen=True)
 class Report:
     unanswered: list[tuple[str, int]]  # question, times asked
+    tentative: list[tuple[str, tuple[str, ...], int]]  # question, passage shown, times
     downvoted: list[tuple[str, tuple[str, ...], int]]  # question, passages shown, votes

@@ -4,6 +4,7 @@ stand-in, and what a test reads: the messages a user was shown."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from bot.answer import Answerer
@@ -11,6 +12,7 @@ from bot.config import Settings
 from bot.discord_app.client import make_bot
 from bot.service import QAService
 from bot.store import Store
+from bot.teaching import TaughtHolder
 from tests.standin import DiscordStandIn
 from tests.standin.gateway import IDENTIFY_WINDOW
 
@@ -28,13 +30,17 @@ class Harness:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """A new process, as far as the bot can tell: its own database connection, and
+        taught answers only from the database (the session's answerer is shared between
+        tests; its taught set is not)."""
         if self.standin.gateway.sessions:
             # Another bot process ran before this one. A real start takes longer than the
             # 5 s Discord wants between two IDENTIFYs of one shard (loading the model alone
             # does): the stand-in's clock skips them.
             self.standin.advance(IDENTIFY_WINDOW)
         self.store = Store.open(self.settings.data_dir)
-        self.service = QAService(self.settings, self.answerer, self.store)
+        answerer = replace(self.answerer, taught=TaughtHolder())
+        self.service = QAService(self.settings, answerer, self.store)
         self.bot = make_bot(self.service, self.settings)
         self.bot._connection.guild_ready_timeout = 0.05
         self._task = asyncio.create_task(self.bot.start(self.standin.token))
@@ -87,6 +93,12 @@ class Harness:
 
 def custom_ids(message: dict[str, Any]) -> list[str]:
     return [c["custom_id"] for row in message.get("components", []) for c in row["components"]]
+
+
+def button(message: dict[str, Any], action: str) -> str:
+    """The custom id of an answer's button (``more``, ``up``, ``down``, ``thread``,
+    ``teach``)."""
+    return next(i for i in custom_ids(message) if i.startswith(f"ab:{action}:"))
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -10,7 +10,8 @@ from bot.config import Settings
 from tests.discord_app.harness import Harness, is_private, text_of
 from tests.standin import APP_ID, GUILD_ID, MANAGE_GUILD, CommandUnavailable, DiscordStandIn
 
-NAMES = {"ask", "about", "help", "reindex", "Ask the article"}
+NAMES = {"ask", "about", "help", "reindex", "teach", "Ask the article"}
+SERVERS_ONLY = {"reindex", "teach"}
 
 
 async def test_commands_sync_only_when_changed(harness: Harness) -> None:
@@ -25,8 +26,9 @@ async def test_where_each_command_can_be_used_is_set_deliberately(harness: Harne
     """Defect 8: contexts and integration types are chosen, not left to Discord's defaults
     (which would list /reindex in DMs)."""
     commands = {c["name"]: c for c in harness.standin.commands[None]}
-    assert commands["reindex"]["contexts"] == [0]  # servers only
-    for name in NAMES - {"reindex"}:
+    for name in SERVERS_ONLY:
+        assert commands[name]["contexts"] == [0]  # servers only
+    for name in NAMES - SERVERS_ONLY:
         assert sorted(commands[name]["contexts"]) == [0, 1]  # servers and DMs with the bot
     assert all(c["integration_types"] == [0] for c in commands.values())  # server install
     with pytest.raises(CommandUnavailable):

@@ -23,6 +23,16 @@ from tests.standin import (
 from tests.standin.objects import MESSAGE_CONTENT
 
 BUTTON = {"type": 2, "style": 2, "label": "b", "custom_id": "x"}
+OPTION = {"label": "Ant", "value": "ant", "description": "(best option)"}
+SELECT = {"type": 3, "custom_id": "bug", "placeholder": "Favorite bug?", "options": [OPTION]}
+
+
+def select(**overrides: Any) -> dict[str, Any]:
+    return {**SELECT, **overrides}
+
+
+def option(**overrides: Any) -> dict[str, Any]:
+    return {**OPTION, **overrides}
 
 
 def row(*buttons: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +104,27 @@ BAD_MESSAGES = [
      "allowed_mentions"),
     ({"content": "x", "allowed_mentions": {"parse": ["people"]}}, "allowed_mentions"),
     ({"content": "x", "flags": 64}, "flags"),  # EPHEMERAL only on interaction messages
+    # String selects (components/reference.mdx, String Select, Select Option Structure)
+    ({"content": "x", "components": [row(select(custom_id="c" * 101))]}, "components"),
+    ({"content": "x", "components": [row(select(custom_id=None))]}, "components"),
+    ({"content": "x", "components": [row(select(options=[]))]}, "components"),
+    ({"content": "x", "components": [row(select(options=[option(value=str(i))
+                                                          for i in range(26)]))]},
+     "components"),
+    ({"content": "x", "components": [row(select(options=[option(label="l" * 101)]))]},
+     "components"),
+    ({"content": "x", "components": [row(select(options=[option(value="v" * 101)]))]},
+     "components"),
+    ({"content": "x", "components": [row(select(options=[option(value=None)]))]},
+     "components"),
+    ({"content": "x", "components": [row(select(options=[option(description="d" * 101)]))]},
+     "components"),
+    ({"content": "x", "components": [row(select(placeholder="p" * 151))]}, "components"),
+    ({"content": "x", "components": [row(select(min_values=26))]}, "components"),
+    ({"content": "x", "components": [row(select(max_values=0))]}, "components"),
+    ({"content": "x", "components": [row(select(max_values=26))]}, "components"),
+    ({"content": "x", "components": [row(select(min_values=2, max_values=1))]}, "components"),
+    ({"content": "x", "components": [row(select(), BUTTON)]}, "components"),
 ]
 
 
@@ -104,6 +135,72 @@ async def test_bad_messages_are_invalid_form_bodies(client: Client, body: dict[s
     errors = refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", body),
                      400, 50035)
     assert field in errors
+
+
+async def test_a_string_select_within_the_limits_is_accepted(client: Client) -> None:
+    longest = select(custom_id="c" * 100, placeholder="p" * 150, min_values=0, max_values=25,
+                     options=[option(label="l" * 100, value=f"{i:03d}" + "v" * 97,
+                                     description="d" * 100) for i in range(25)])
+    status, _ = await client.call("POST", f"/channels/{CHANNEL_ID}/messages",
+                                  {"content": "x", "components": [row(longest)]})
+    assert status == 200
+
+
+async def test_choosing_in_a_select_is_a_component_interaction_with_values(
+    standin: DiscordStandIn,
+) -> None:
+    message = standin.post_as_bot(CHANNEL_ID, {"content": "x", "components": [row(select(
+        options=[option(), option(label="Bee", value="bee")]))]})
+    payload = await standin.choose(message, "bug", ["bee"])
+    assert payload["type"] == 3 and payload["data"] == {
+        "custom_id": "bug", "component_type": 3, "values": ["bee"]}
+    with pytest.raises(AssertionError, match="offers"):  # the client offers only options
+        await standin.choose(message, "bug", ["wasp"])
+    with pytest.raises(AssertionError, match="offers"):  # max_values defaults to 1
+        await standin.choose(message, "bug", ["ant", "bee"])
+    with pytest.raises(AssertionError, match="not a button"):
+        await standin.click(message, "bug")
+    standin.interactions.clear()  # (no bot here to answer them)
+
+
+async def test_an_ephemeral_message_is_used_only_by_whom_it_was_shown(client: Client) -> None:
+    standin = client.standin
+    payload = await client.interaction(user_id="701")
+    status, body = await client.respond(payload, {"type": 4, "data": {
+        "content": "pick", "flags": 64, "components": [row(select())]}})
+    assert status == 200
+    shown = body["resource"]["message"]
+    with pytest.raises(AssertionError, match="cannot see"):
+        await standin.choose(shown, "bug", ["ant"], user_id="702")
+    chosen = await standin.choose(shown, "bug", ["ant"], user_id="701")
+    # DEFERRED_UPDATE_MESSAGE, then the message the select is on is the original response
+    assert (await client.respond(chosen, {"type": 6}))[0] == 200
+    assert any("never came" in p for p in standin.problems())
+    status, edited = await client.call(
+        "PATCH", f"/webhooks/{APP_ID}/{chosen['token']}/messages/@original",
+        {"content": "done", "components": []})
+    assert status == 200 and edited["id"] == shown["id"] and edited["content"] == "done"
+    assert not standin.problems()
+
+
+async def test_autocomplete_choices_must_suit_the_option(client: Client) -> None:
+    standin = client.standin
+    standin.expected_codes.add(50035)
+    options = [{"type": 3, "name": "text", "description": "t", "autocomplete": True},
+               {"type": 4, "name": "count", "description": "c", "autocomplete": True},
+               {"type": 5, "name": "flag", "description": "f"}]
+    assert (await client.call("PUT", f"/applications/{APP_ID}/commands",
+                              [command(name="pick", options=options)]))[0] == 200
+    for name, bad, good in (("text", 3, "3"), ("count", "3", 3)):
+        typing = await standin.autocomplete("3", command="pick", option=name)
+        refused(await client.respond(typing, {"type": 8, "data": {"choices": [
+            {"name": "three", "value": bad}]}}), 400, 50035)
+        assert (await client.respond(typing, {"type": 8, "data": {"choices": [
+            {"name": "three", "value": good}]}}))[0] == 200
+    with pytest.raises(AssertionError, match="no autocomplete"):
+        await standin.autocomplete("x", command="pick", option="flag")
+    with pytest.raises(AssertionError, match="no option"):
+        await standin.slash("pick", {"nope": "x"})
 
 
 async def test_the_embed_total_counts_trimmed_text(client: Client) -> None:

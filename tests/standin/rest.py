@@ -129,7 +129,9 @@ class Rest:
         if state.callback is not None:
             raise DiscordError(400, ALREADY_ACKNOWLEDGED)
         body = request[BODY]
-        rules.check_interaction_response(body, state.type)
+        focused = self.s.focused_option(state) if state.type == 4 else None
+        rules.check_interaction_response(body, state.type,
+                                         focused.get("type") if focused else None)
         kind = body["type"]
         data = body.get("data") or {}
         state.callback = kind
@@ -139,8 +141,14 @@ class Rest:
         elif kind == 5:
             # "ACK an interaction and edit a response later, the user sees a loading state"
             message = await self.s.respond(state, data, loading=True)
-        elif kind == 7:
-            message = await self.s.edit_component_message(state, data)
+        elif kind in (6, 7):
+            # DEFERRED_UPDATE_MESSAGE: "ACK an interaction and edit the original message
+            # later"; UPDATE_MESSAGE: "edit the message the component was attached to". The
+            # original response of a component interaction is that message.
+            state.original_id = state.payload["message"]["id"]
+            state.updating = kind == 6
+            if kind == 7:
+                message = await self.s.edit_component_message(state, data)
         elif kind == 8:
             state.choices = data.get("choices")
         # Create Interaction Response: 204, or 200 with the callback response object when
@@ -191,7 +199,7 @@ class Rest:
         if request.method == "DELETE":  # Delete Original Interaction Response: 204
             await self.s.delete_message(message["id"], by_bot=True)
             if message_id == state.original_id:
-                state.loading = False
+                state.loading = state.updating = False
             return web.Response(status=204)
         if request.method == "PATCH":
             body = request[BODY]

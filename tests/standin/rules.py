@@ -61,6 +61,16 @@ LIMITS: dict[str, Limit] = {
     "custom_id": Limit(1, 100, f"{COMPONENTS}, Anatomy of a Component: Custom ID"),
     "button label": Limit(0, 80, f"{COMPONENTS}, Button Structure"),
     "button url": Limit(1, 512, f"{COMPONENTS}, Button Structure"),
+    # String Select Structure: options is not optional ("Specified choices in a select
+    # menu; max 25"), so at least one
+    "select options": Limit(1, 25, f"{COMPONENTS}, String Select Structure"),
+    "select placeholder": Limit(0, 150, f"{COMPONENTS}, String Select Structure"),
+    "select min_values": Limit(0, 25, f"{COMPONENTS}, String Select Structure"),
+    "select max_values": Limit(1, 25, f"{COMPONENTS}, String Select Structure"),
+    # Select Option Structure: label and value are required, each "max 100 characters"
+    "select option label": Limit(1, 100, f"{COMPONENTS}, Select Option Structure"),
+    "select option value": Limit(1, 100, f"{COMPONENTS}, Select Option Structure"),
+    "select option description": Limit(0, 100, f"{COMPONENTS}, Select Option Structure"),
     "mention ids": Limit(0, 100, "resources/message.mdx, Allowed Mentions Object"),
     "thread name": Limit(1, 100, "resources/channel.mdx, Start Thread from Message"),
     "modal custom_id": Limit(1, 100, f"{RESPONDING}, Interaction Callback Data: Modal"),
@@ -281,9 +291,11 @@ def _command_size(command: dict[str, Any]) -> int:
 
 # --- interaction responses -----------------------------------------------------------------
 
-def check_interaction_response(body: Any, interaction_type: int) -> None:
+def check_interaction_response(body: Any, interaction_type: int,
+                               option_type: int | None = None) -> None:
     """POST /interactions/{id}/{token}/callback (interactions/receiving-and-responding.mdx,
-    Interaction Response Structure)."""
+    Interaction Response Structure). ``option_type``: for an autocomplete, the type of the
+    option being typed in."""
     if not isinstance(body, dict) or not isinstance(body.get("type"), int):
         raise DiscordError(400, 50035, {"type": {"_errors": [
             {"code": "BASE_TYPE_REQUIRED", "message": "This field is required"}]}})
@@ -302,7 +314,7 @@ def check_interaction_response(body: Any, interaction_type: int) -> None:
         _flags(problems, ("data", "flags"), data.get("flags"), "deferred")
         problems.raise_if_any()
     elif kind == 8:
-        check_autocomplete(data)
+        check_autocomplete(data, option_type)
     elif kind == 9:
         check_modal(data)
 
@@ -319,7 +331,16 @@ def check_modal(data: dict[str, Any]) -> None:
     problems.raise_if_any()
 
 
-def check_autocomplete(data: dict[str, Any]) -> None:
+# interactions/application-commands.mdx, Application Command Option Choice Structure: a
+# choice's value is a "string, integer, or double", its type that "of the option type …
+# that the choice belongs to" (STRING 3, INTEGER 4, NUMBER 10: Application Command Option
+# Type).
+CHOICE_TYPES: dict[int, tuple[type, ...]] = {3: (str,), 4: (int,), 10: (int, float)}
+
+
+def check_autocomplete(data: dict[str, Any], option_type: int | None = None) -> None:
+    """An APPLICATION_COMMAND_AUTOCOMPLETE_RESULT: at most 25 choices, each valid for the
+    focused option (``option_type``, when known)."""
     problems = FormErrors()
     choices = data.get("choices")
     if not isinstance(choices, list):
@@ -328,6 +349,13 @@ def check_autocomplete(data: dict[str, Any]) -> None:
         _length(problems, ("data", "choices"), choices, "autocomplete choices")
         for i, choice in enumerate(choices):
             _check_choice(problems, ("data", "choices", i), choice)
+            value = choice.get("value") if isinstance(choice, dict) else None
+            allowed = CHOICE_TYPES.get(option_type or 0)
+            if allowed and value is not None and (
+                    isinstance(value, bool) or not isinstance(value, allowed)):
+                problems.add(("data", "choices", i, "value"), "BASE_TYPE_CHOICES",
+                             f"Choice values of this option must be "
+                             f"{' or '.join(t.__name__ for t in allowed)}.")
     problems.raise_if_any()
 
 
@@ -447,6 +475,8 @@ def check_components(problems: FormErrors, path: Path, components: Any, flags: i
         for j, child in enumerate(children):
             if child.get("type") == 2:
                 _check_button(problems, (*at, "components", j), child)
+            elif child.get("type") == 3:
+                _check_string_select(problems, (*at, "components", j), child)
             custom_id = child.get("custom_id")
             if custom_id is not None:
                 # ibid., Custom ID: "Multiple components on the same message must not share
@@ -476,6 +506,37 @@ def _check_button(problems: FormErrors, path: Path, button: dict[str, Any]) -> N
         if button.get("url") is not None:
             problems.add((*path, "url"), "BUTTON_COMPONENT_URL_NOT_ALLOWED",
                          "Only link buttons can have a url.")
+
+
+def _check_string_select(problems: FormErrors, path: Path, select: dict[str, Any]) -> None:
+    """components/reference.mdx, String Select Structure and Select Option Structure."""
+    _length(problems, (*path, "custom_id"), select.get("custom_id"), "custom_id",
+            required=True)
+    _length(problems, (*path, "placeholder"), select.get("placeholder"), "select placeholder")
+    options = select.get("options")
+    _length(problems, (*path, "options"), options, "select options", required=True)
+    for i, option in enumerate(options if isinstance(options, list) else []):
+        at = (*path, "options", i)
+        _length(problems, (*at, "label"), option.get("label"), "select option label",
+                required=True)
+        _length(problems, (*at, "value"), option.get("value"), "select option value",
+                required=True)
+        _length(problems, (*at, "description"), option.get("description"),
+                "select option description")
+    # min_values "defaults to 1; min 0 … max 25", max_values "defaults to 1; max 25"
+    bounds = {}
+    for key in ("min_values", "max_values"):
+        value = select.get(key)
+        rule = LIMITS[f"select {key}"]
+        bounds[key] = 1 if value is None else value
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
+                                      and rule.low <= value <= rule.high):
+            problems.add((*path, key), "NUMBER_TYPE_MAX",
+                         f"{key} must be between {rule.low} and {rule.high}.")
+    low, high = bounds["min_values"], bounds["max_values"]
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        problems.add((*path, "min_values"), "SELECT_COMPONENT_MIN_VALUES_EXCEEDS_MAX",
+                     "min_values cannot be greater than max_values.")
 
 
 def check_allowed_mentions(problems: FormErrors, path: Path, mentions: Any) -> None:

@@ -60,6 +60,9 @@ class InteractionState:
     callback: int | None = None  # the interaction callback type it was answered with
     original_id: str | None = None
     loading: bool = False  # deferred, and the loading message not yet replaced or deleted
+    # a component's DEFERRED_UPDATE_MESSAGE, its message not yet edited: the user chose and
+    # nothing has happened yet (no loading state: receiving-and-responding.mdx, type 6)
+    updating: bool = False
     followup_ids: list[str] = field(default_factory=list)
     deprecated: list[str] = field(default_factory=list)
     choices: list[dict[str, Any]] | None = None
@@ -294,9 +297,12 @@ class DiscordStandIn:
         stored = []
         for command in commands:
             kind = command.get("type", 1)
+            permissions = command.get("default_member_permissions")
             stored.append({
-                "description": "", "options": [], "default_member_permissions": None,
-                "contexts": None, "integration_types": [0], "nsfw": False, **command,
+                "description": "", "options": [], "contexts": None, "integration_types": [0],
+                "nsfw": False, **command,
+                # Application Command Structure: default_member_permissions is "?string"
+                "default_member_permissions": None if permissions is None else str(permissions),
                 "type": kind, "id": old.get((kind, command["name"])) or self.next_id(),
                 "application_id": o.APP_ID, "version": self.next_id(),
                 **({"guild_id": guild} if guild else {}),
@@ -385,7 +391,7 @@ class DiscordStandIn:
                             ) -> dict[str, Any]:
         message = self.messages[state.original_id or ""]
         edited = await self.edit_message(message, body)
-        state.loading = False
+        state.loading = state.updating = False
         return edited
 
     async def edit_message(self, message: dict[str, Any], body: dict[str, Any]
@@ -487,22 +493,56 @@ class DiscordStandIn:
 
     async def slash(self, name: str, options: dict[str, Any] | None = None, *,
                     dm: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """/name with ``options``, as the client sends them: each with its registered type;
+        the client lets nobody send a command without its required options, or with an
+        option it does not have."""
         command = self.command(name, 1, dm=dm,
                                channel_id=kwargs.get("channel_id", o.CHANNEL_ID))
-        opts = [{"name": k, "type": 5 if isinstance(v, bool) else 3, "value": v}
-                for k, v in (options or {}).items()]
+        opts = self._options(command, options or {})
+        missing = [o["name"] for o in command.get("options") or []
+                   if o.get("required") and o["name"] not in (options or {})]
+        if missing:
+            raise AssertionError(f"/{name} cannot be sent without {missing}")
         data = {"id": command["id"], "name": name, "type": 1, "options": opts,
                 **({"guild_id": command["guild_id"]} if "guild_id" in command else {})}
         return await self._send_interaction(self.interaction(2, data, dm=dm, **kwargs))
 
-    async def autocomplete(self, typed: str, *, dm: bool = False,
+    async def autocomplete(self, typed: str, *, command: str = "ask", option: str = "question",
+                           filled: dict[str, Any] | None = None, dm: bool = False,
                            **kwargs: Any) -> dict[str, Any]:
-        command = self.command("ask", 1, dm=dm,
-                               channel_id=kwargs.get("channel_id", o.CHANNEL_ID))
-        data = {"id": command["id"], "name": "ask", "type": 1, "options": [
-            {"name": "question", "type": 3, "value": typed, "focused": True}],
-            **({"guild_id": command["guild_id"]} if "guild_id" in command else {})}
+        """Typing ``typed`` in ``option`` of /``command``, with the options ``filled`` so
+        far (interactions/application-commands.mdx, Autocomplete: the focused option has
+        ``focused: true``, the others are sent as typed). Only an option registered with
+        ``autocomplete`` sends these."""
+        registered = self.command(command, 1, dm=dm,
+                                  channel_id=kwargs.get("channel_id", o.CHANNEL_ID))
+        spec = next((o for o in registered.get("options") or [] if o["name"] == option), None)
+        if spec is None or not spec.get("autocomplete"):
+            raise AssertionError(f"/{command} {option} has no autocomplete")
+        opts = self._options(registered, filled or {})
+        opts.append({"name": option, "type": spec["type"], "value": typed, "focused": True})
+        data = {"id": registered["id"], "name": command, "type": 1, "options": opts,
+                **({"guild_id": registered["guild_id"]} if "guild_id" in registered else {})}
         return await self._send_interaction(self.interaction(4, data, dm=dm, **kwargs))
+
+    @staticmethod
+    def _options(command: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
+        specs = {o["name"]: o for o in command.get("options") or []}
+        unknown = set(values) - set(specs)
+        if unknown:
+            raise AssertionError(f"/{command['name']} has no option {sorted(unknown)}")
+        return [{"name": k, "type": specs[k]["type"], "value": v} for k, v in values.items()]
+
+    def focused_option(self, state: InteractionState) -> dict[str, Any] | None:
+        """The registered option an autocomplete interaction is typing in."""
+        data = state.payload.get("data") or {}
+        focused = next((o for o in data.get("options") or [] if o.get("focused")), None)
+        command = next((c for cs in self.commands.values() for c in cs
+                        if c["id"] == data.get("id")), None)
+        if focused is None or command is None:
+            return None
+        return next((o for o in command.get("options") or []
+                     if o["name"] == focused["name"]), None)
 
     async def context_menu(self, message: dict[str, Any], *, dm: bool = False,
                            **kwargs: Any) -> dict[str, Any]:
@@ -519,17 +559,52 @@ class DiscordStandIn:
     async def click(self, message: dict[str, Any] | str, custom_id: str,
                     **kwargs: Any) -> dict[str, Any]:
         """Click a button a user can see: it must be on the message as Discord shows it."""
+        shown, component = self._component(message, custom_id, kwargs.get("user_id", "700"))
+        if component.get("type") != 2:
+            raise AssertionError(f"{custom_id!r} is not a button")
+        return await self._use(shown, {"custom_id": custom_id, "component_type": 2}, kwargs)
+
+    async def choose(self, message: dict[str, Any] | str, custom_id: str,
+                     values: list[str], **kwargs: Any) -> dict[str, Any]:
+        """Pick ``values`` in a string select (components/reference.mdx, String Select
+        Interaction Response Structure: component_type 3 and the values chosen). The client
+        offers only the select's options, between min_values and max_values of them."""
+        shown, select = self._component(message, custom_id, kwargs.get("user_id", "700"))
+        if select.get("type") != 3:
+            raise AssertionError(f"{custom_id!r} is not a string select")
+        offered = [o["value"] for o in select.get("options") or []]
+        low, high = select.get("min_values", 1), select.get("max_values", 1)
+        if not set(values) <= set(offered) or not low <= len(values) <= high:
+            raise AssertionError(f"the select offers {offered} ({low}-{high} of them), "
+                                 f"not {values}")
+        return await self._use(shown, {"custom_id": custom_id, "component_type": 3,
+                                       "values": values}, kwargs)
+
+    def _component(self, message: dict[str, Any] | str, custom_id: str, user_id: str
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The message as users see it now, and its component ``custom_id``. An ephemeral
+        message is seen only by the user it was shown to (receiving-and-responding.mdx,
+        Create Followup Message: EPHEMERAL sends "a message that only the user can see")."""
         message_id = message if isinstance(message, str) else message["id"]
         shown = self.messages.get(message_id)
         if shown is None:
             raise AssertionError(f"message {message_id} does not exist (deleted?)")
-        ids = [c.get("custom_id") for row in shown.get("components") or []
-               for c in row.get("components", [])]
-        if custom_id not in ids:
-            raise AssertionError(f"no button {custom_id!r} on the message; it has {ids}")
+        if shown["flags"] & EPHEMERAL:
+            viewer = ((shown.get("interaction_metadata") or {}).get("user") or {}).get("id")
+            if viewer != user_id:
+                raise AssertionError(f"user {user_id} cannot see ephemeral message "
+                                     f"{message_id} (shown to {viewer})")
+        components = {c.get("custom_id"): c for row in shown.get("components") or []
+                      for c in row.get("components", [])}
+        if custom_id not in components:
+            raise AssertionError(f"no component {custom_id!r} on the message; it has "
+                                 f"{list(components)}")
+        return shown, components[custom_id]
+
+    async def _use(self, shown: dict[str, Any], data: dict[str, Any],
+                   kwargs: dict[str, Any]) -> dict[str, Any]:
         channel = self.channels[shown["channel_id"]]
-        payload = self.interaction(3, {"custom_id": custom_id, "component_type": 2},
-                                   channel_id=shown["channel_id"],
+        payload = self.interaction(3, data, channel_id=shown["channel_id"],
                                    dm=channel["type"] == o.DM, message=shown, **kwargs)
         return await self._send_interaction(payload)
 
@@ -600,7 +675,7 @@ class DiscordStandIn:
 
     def settled(self, payload: dict[str, Any]) -> bool:
         state = self.state(payload)
-        return state.callback is not None and not state.loading
+        return state.callback is not None and not state.loading and not state.updating
 
     def bot_messages(self, channel_id: str) -> list[dict[str, Any]]:
         return [m for m in self.messages.values()
@@ -612,7 +687,7 @@ class DiscordStandIn:
         now = self.now()
         return [i for i in self.interactions.values()
                 if (i.callback is None and now - i.created <= 3.0)
-                or (i.loading and now - i.created <= TOKEN_SECONDS)]
+                or ((i.loading or i.updating) and now - i.created <= TOKEN_SECONDS)]
 
     async def settle(self, timeout: float = 5.0) -> None:
         """Wait (up to ``timeout``) for the bot to finish with every interaction."""
@@ -631,6 +706,9 @@ class DiscordStandIn:
                 found.append(f"interaction {i.name} ({i.id}) was never acknowledged")
             elif i.loading:
                 found.append(f"interaction {i.name} ({i.id}) was left loading")
+            elif i.updating:
+                found.append(f"interaction {i.name} ({i.id}) deferred an update of its "
+                             "message that never came")
             found += [f"interaction {i.name}: {d}" for d in i.deprecated]
         found += [f"{r.method} {r.path} refused: {r.status} code {r.code} {r.errors or ''}"
                   for r in self.refusals if r.code not in self.expected_codes]

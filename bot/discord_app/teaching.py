@@ -1,0 +1,155 @@
+"""Teaching from Discord, for members with Manage Server (``bot.teacher`` does the work).
+
+**Teach this**, under a tentative or unanswered answer, shows the operator privately the
+passages closest to the question, in a select; choosing one teaches the question → passage.
+``/teach`` does the same from a command: its ``question`` is suggested from the questions
+the bot could not answer (or only tentatively), its ``passage`` from the passages closest to
+that question, or those holding the words typed. Permissions are checked here, on the
+server side, not only by Discord's default permissions (a server can change those)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.discord_app.format import CHOICE_MAX, CONTENT_MAX, NO_MENTIONS, escape, truncate
+from bot.discord_app.respond import defer
+from bot.discord_app.views import teach_view
+from bot.errors import BotError
+from bot.teacher import PassageChoice, Suggestion
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import QACog
+
+ONLY_OPERATORS = "Only members with the Manage Server permission can teach me answers."
+UNKNOWN_ANSWER = "that answer is no longer known; ask the question again"
+PICK_FROM = 5  # passages offered under "Teach this"
+QUOTE_MAX = 280  # characters of each offered passage quoted above the select
+STATUS = {"none": "unanswered", "tentative": "unsure"}
+
+
+def is_operator(interaction: discord.Interaction[Any]) -> bool:
+    """Manage Server, as Discord computed it for the member in this channel. In a DM
+    nobody is one: teaching is for a server's operators."""
+    return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+
+def check_operator(interaction: discord.Interaction[Any]) -> None:
+    if not is_operator(interaction):
+        raise app_commands.CheckFailure(ONLY_OPERATORS)
+
+
+# --- "Teach this" and its select ------------------------------------------------------------
+
+async def offer(cog: QACog, interaction: discord.Interaction[Any], answer_id: str) -> None:
+    """The operator sees, privately, the closest passages to the answer's question."""
+    check_operator(interaction)  # before acknowledging: a refusal is a private line at once
+    stored = await asyncio.to_thread(cog.service.store.answer, answer_id)
+    if stored is None:
+        raise BotError(UNKNOWN_ANSWER)
+    await defer(interaction, private=True)
+    choices = await asyncio.to_thread(cog.service.teacher.closest_passages, stored.question,
+                                      PICK_FROM)
+    if not choices:
+        raise BotError("no passage of the article comes close to this question")
+    await interaction.edit_original_response(content=offer_text(stored.question, choices),
+                                             view=teach_view(answer_id, choices),
+                                             allowed_mentions=NO_MENTIONS)
+
+
+async def choose(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+                 values: Sequence[str]) -> None:
+    """The operator picked a passage: teach it, and say so in place of the select."""
+    check_operator(interaction)
+    stored = await asyncio.to_thread(cog.service.store.answer, answer_id)
+    if stored is None:
+        raise BotError(UNKNOWN_ANSWER)
+    if not values:
+        raise BotError("pick the passage that answers the question")
+    teacher = cog.service.teacher
+    passage = await asyncio.to_thread(teacher.resolve_passage, values[0])
+    await interaction.response.defer()  # edits the select's message; no loading message
+    await asyncio.to_thread(teacher.teach, stored.question, [passage.passage_id])
+    await interaction.edit_original_response(content=taught_text(stored.question, passage),
+                                             view=None, allowed_mentions=NO_MENTIONS)
+
+
+def offer_text(question: str, choices: Sequence[PassageChoice]) -> str:
+    lines = [f"**Teach an answer to** “{escape(truncate(question, 300))}”",
+             "Pick the passage that answers it: from now on the question, and questions "
+             "asking the same in other words, get that passage."]
+    for number, choice in enumerate(choices, start=1):
+        quote = escape(truncate(" ".join(choice.text.split()), QUOTE_MAX))
+        lines.append(f"**{number}.** {escape(choice.citation)}\n> {quote}")
+    return truncate("\n".join(lines), CONTENT_MAX)
+
+
+def taught_text(question: str, passage: PassageChoice) -> str:
+    return truncate(f"🎓 Taught: “{escape(truncate(question, 300))}” → "
+                    f"{escape(passage.citation)}. From now on it, and questions asking the "
+                    "same in other words, get that passage.", CONTENT_MAX)
+
+
+# --- /teach --------------------------------------------------------------------------------
+
+async def teach_command(cog: QACog, interaction: discord.Interaction[Any], question: str,
+                        passage: str) -> None:
+    check_operator(interaction)
+    cog.check_question(question)
+    await defer(interaction, private=True)
+    teacher = cog.service.teacher
+    chosen = await asyncio.to_thread(teacher.resolve_passage, passage)
+    await asyncio.to_thread(teacher.teach, question, [chosen.passage_id])
+    await interaction.edit_original_response(content=taught_text(question, chosen),
+                                             allowed_mentions=NO_MENTIONS)
+
+
+async def question_choices(cog: QACog, interaction: discord.Interaction[Any],
+                           typed: str) -> list[app_commands.Choice[str]]:
+    """What was typed, then the questions the bot could not answer (or only tentatively)
+    holding its words, most often asked first. Nothing for members who may not teach."""
+    if not is_operator(interaction):
+        return []
+    try:
+        found = await asyncio.to_thread(cog.service.teacher.suggestions, typed, 25)
+    except BotError:  # the database is unavailable: no suggestions, typing still works
+        return []
+    typed = " ".join(typed.split())
+    choices = [app_commands.Choice(name=typed, value=typed)] if 0 < len(typed) <= CHOICE_MAX \
+        else []
+    choices += [app_commands.Choice(name=_suggestion_name(s), value=s.question)
+                for s in found if len(s.question) <= CHOICE_MAX and s.question != typed]
+    return choices[:25]
+
+
+async def passage_choices(cog: QACog, interaction: discord.Interaction[Any],
+                          typed: str) -> list[app_commands.Choice[str]]:
+    """The passages closest to the question typed in the other option, or (without one)
+    those holding the words typed here. Values are short references, names the passage."""
+    if not is_operator(interaction):
+        return []
+    question = str(getattr(interaction.namespace, "question", "") or "")
+    try:
+        found = await asyncio.to_thread(cog.service.teacher.passage_choices, question,
+                                        typed, 25)
+    except BotError:
+        return []
+    several = len(cog.service.manifest.documents) > 1
+    return [app_commands.Choice(name=_passage_name(c, several), value=c.ref)
+            for c in found[:25]]
+
+
+def _passage_name(choice: PassageChoice, with_title: bool) -> str:
+    """"¶4 · It's starting to do well in the US…" (with the document's title, shortened,
+    when there are several documents), within Discord's 100 characters."""
+    where = f"¶{choice.paragraph}" + (f" {truncate(choice.title, 30)}" if with_title else "")
+    return truncate(f"{where} · {' '.join(choice.sentence.split())}", CHOICE_MAX)
+
+
+def _suggestion_name(suggestion: Suggestion) -> str:
+    suffix = f" ({STATUS.get(suggestion.status, suggestion.status)}, {suggestion.times}×)"
+    return truncate(suggestion.question, CHOICE_MAX - len(suffix)) + suffix

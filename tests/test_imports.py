@@ -1,0 +1,158 @@
+"""What answering loads. Each front end runs for real in a fresh process (so imports made
+by other tests cannot leak in) on an up-to-date index, answers a real question, and reports
+its ``sys.modules``: the model libraries (torch, transformers, sentence-transformers) and
+everything a question does not need stay out. Whatever is added to the question path later
+is held to the same rule, because the whole path runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.encoding import Embedder
+from bot.index import ensure_index
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.model
+
+MODEL_LIBRARIES = {"torch", "transformers", "sentence_transformers", "optimum", "nncf"}
+# Not needed to answer from an up-to-date index: the Discord client, line editing, HTML
+# extraction and front matter (seeds are only parsed for a build), the benchmark's libraries.
+UNNEEDED = {"discord", "prompt_toolkit", "trafilatura", "frontmatter", "sklearn",
+            "matplotlib", "langchain_text_splitters", "langchain_core"}
+
+# Runs `python -m bot ARGS…` in this process, then writes the top-level names of every
+# module it imported to $IMPORTS_OUT.
+_PROBE = """
+import json, os, runpy, sys
+sys.argv = ["bot", *sys.argv[1:]]
+code = 0
+try:
+    runpy.run_module("bot", run_name="__main__")
+except SystemExit as exit:
+    code = exit.code or 0
+with open(os.environ["IMPORTS_OUT"], "w") as out:
+    json.dump(sorted({name.split(".")[0] for name in sys.modules}), out)
+sys.exit(code)
+"""
+
+# The Discord bot's start and first answer, without the network (as in bot.bench.speed).
+_DISCORD = """
+import asyncio, json, os, sys, tempfile
+from pathlib import Path
+from bot.config import Settings
+from bot.discord_app.client import make_bot
+from bot.discord_app.format import answer_embed
+from bot.service import QAService, open_answerer
+from bot.store import Store
+
+settings = Settings()
+answerer, _ = open_answerer(settings)
+store = Store.open(Path(os.environ["BOT_DATA_DIR"]))
+service = QAService(settings, answerer, store)
+make_bot(service, settings)
+
+async def first():
+    reply = await service.ask_async(sys.argv[1])
+    print(answer_embed(reply.answer, service.examples).fields[0].value)
+    await service.batcher.close()
+
+asyncio.run(first())
+store.close()
+with open(os.environ["IMPORTS_OUT"], "w") as out:
+    json.dump(sorted({name.split(".")[0] for name in sys.modules}), out)
+"""
+
+ARTICLE_HTML = """<!doctype html><html><head><title>Lasso, Facebook's short video app</title>
+</head><body><article><h1>Lasso, Facebook's short video app</h1>
+<p>Facebook launched Lasso in November 2018 as its answer to TikTok, a standalone app for
+short videos set to music, first in the United States only.</p>
+<p>The app let people record clips of up to fifteen seconds, add effects and music, and
+share them with their friends or with everyone on the app, much as TikTok does.</p>
+<p>Lasso never found a large audience. It was downloaded a few hundred thousand times in
+its first months, a small fraction of the downloads TikTok had in the same period.</p>
+<p>Facebook shut Lasso down in July 2020 and folded what it had learned into Reels, a
+short video feature inside Instagram that launched the following month.</p>
+</article></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_env(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> dict[str, str]:
+    """Seeds with a text and an HTML article, an index built from them, and the session's
+    model export where the product looks for it (``index/models``)."""
+    root = tmp_path_factory.mktemp("imports")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    for path in SEED.parent.iterdir():
+        if path.name.startswith(SEED.stem):
+            shutil.copy(path, seeds / path.name)
+    (seeds / "lasso.html").write_text(ARTICLE_HTML, encoding="utf-8")
+    index = root / "index"
+    index.mkdir()
+    (index / "models").symlink_to(embedder.cache_dir, target_is_directory=True)
+    built, _ = ensure_index(seeds, index, embedder)
+    assert len(built.manifest.documents) == 2  # the HTML article was indexed, not skipped
+    return {**os.environ, "BOT_SEEDS_DIR": str(seeds), "BOT_INDEX_DIR": str(index),
+            "BOT_DATA_DIR": str(root / "data"), "IMPORTS_OUT": str(root / "imports.json")}
+
+
+def _run(env: dict[str, str], code: str, *args: str,
+         stdin: str | None = None) -> tuple[str, set[str]]:
+    done = subprocess.run([sys.executable, "-c", code, *args], input=stdin, env=env,
+                          capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "export" not in done.stderr  # the cached export was used, not remade
+    modules = set(json.loads(Path(env["IMPORTS_OUT"]).read_text()))
+    return done.stdout, modules
+
+
+def test_a_one_shot_ask_imports_no_model_library(fresh_env: dict[str, str]) -> None:
+    out, modules = _run(fresh_env, _PROBE, "ask", "How much revenue did TikTok make?")
+    assert "$7 billion" in out
+    assert "openvino" in modules and "tokenizers" in modules  # the runtime answered
+    assert modules & MODEL_LIBRARIES == set()
+    assert modules & UNNEEDED == set()
+
+
+def test_a_batch_and_the_repl_import_no_model_library(fresh_env: dict[str, str]) -> None:
+    out, modules = _run(fresh_env, _PROBE, "ask", "--json",
+                        stdin="When did Facebook shut Lasso down?\nWhat is Lasso?\n")
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert len(answers) == 2 and any("July 2020" in e["text"] for e in answers[0]["excerpts"])
+    assert modules & (MODEL_LIBRARIES | UNNEEDED) == set()
+    out, modules = _run(fresh_env, _PROBE, "repl", stdin="What is Lasso?\n:quit\n")
+    assert "Lasso" in out and "¶" in out
+    assert modules & (MODEL_LIBRARIES | UNNEEDED) == set()
+
+
+def test_the_discord_bots_first_answer_imports_no_model_library(
+        fresh_env: dict[str, str]) -> None:
+    out, modules = _run(fresh_env, _DISCORD, "How much revenue did TikTok make?")
+    assert "$7 billion" in out
+    assert "discord" in modules
+    assert modules & (MODEL_LIBRARIES | UNNEEDED - {"discord"}) == set()
+
+
+def test_a_stale_index_rebuilds_and_still_answers(fresh_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    """The check that skips parsing must not hide a change: an edited HTML seed is parsed
+    (trafilatura imported) and indexed, and the answer comes from the new text."""
+    seeds = Path(fresh_env["BOT_SEEDS_DIR"])
+    page = seeds / "lasso.html"
+    original = page.read_text(encoding="utf-8")
+    page.write_text(original.replace("July 2020", "August 2021"), encoding="utf-8")
+    try:
+        out, modules = _run(fresh_env, _PROBE, "ask", "When did Facebook shut Lasso down?")
+        assert "August 2021" in out
+        assert "trafilatura" in modules
+        assert modules & MODEL_LIBRARIES == set()  # built by the runtime too
+    finally:
+        page.write_text(original, encoding="utf-8")
