@@ -1,6 +1,6 @@
 """The operator's commands: what the bot could not answer (`report`), and teaching it
 (`teach`, `taught`, `forget`, `export`, `import`). Thin, like ``bot.cli``: parse, call the
-core (``bot.teacher``), print."""
+core (``bot.teaching.teacher``), print."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import click
 
 from bot.config import Settings
 from bot.errors import BotError
-from bot.teacher import Teacher, export_lines
+from bot.teaching.teacher import Teacher, export_lines
 
 CLOSEST = 3  # passages listed under each question in the report
 

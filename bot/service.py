@@ -24,7 +24,7 @@ from bot.retriever import Retriever
 
 if TYPE_CHECKING:  # the one-shot CLI has no database to open unless one exists
     from bot.store import Store, Vote
-    from bot.teacher import Learned
+    from bot.teaching.teacher import Learned
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def with_taught(answerer: Answerer, settings: Settings) -> Answerer:
     if settings.postgres_url is None and not settings.sqlite_path.is_file():
         return answerer
     from bot.store import open_store
-    from bot.teacher import Teacher
+    from bot.teaching.teacher import Teacher
 
     store = open_store(settings)
     try:
@@ -80,7 +80,7 @@ class Reply:
 
 class QAService:
     def __init__(self, settings: Settings, answerer: Answerer, store: Store) -> None:
-        from bot.teacher import Teacher
+        from bot.teaching.teacher import Teacher
 
         self.settings = settings
         self.answerer = answerer
@@ -130,7 +130,7 @@ class QAService:
 
     def vote(self, answer_id: str, user_id: int | str, vote: int,
              operator: bool = False) -> tuple[Vote, Learned]:
-        """Record the vote, then learn from it (``bot.teacher``): what it changed."""
+        """Record the vote, then learn from it (``bot.teaching.teacher``): what it changed."""
         recorded = self.store.record_vote(answer_id, user_id, vote, operator)
         return recorded, self.teacher.learn(answer_id)
 

@@ -15,8 +15,8 @@ from bot.answerability.model import Outcome
 from bot.cli import main
 from bot.errors import BotError
 from bot.store import Store
-from bot.teacher import Teacher, export_lines, passage_ref
 from bot.teaching import OPERATOR, VOTES, Taught, TaughtPassage, question_key
+from bot.teaching.teacher import Teacher, export_lines, passage_ref
 
 US_PASSAGE_TEXT = "It’s starting to do well in the US, especially with young folks."
 

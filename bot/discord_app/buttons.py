@@ -15,7 +15,7 @@ from bot.discord_app import teaching
 from bot.discord_app.format import NO_MENTIONS, truncate
 from bot.discord_app.respond import THREADABLE, answer_page, defer
 from bot.errors import BotError
-from bot.teacher import Learned
+from bot.teaching.teacher import Learned
 
 if TYPE_CHECKING:
     from bot.discord_app.client import QACog

@@ -1,4 +1,4 @@
-"""Teaching from Discord, for members with Manage Server (``bot.teacher`` does the work).
+"""Teaching from Discord, for members with Manage Server (``bot.teaching.teacher`` does the work).
 
 **Teach this**, under a tentative or unanswered answer, shows the operator privately the
 passages closest to the question, in a select; choosing one teaches the question → passage.
@@ -20,7 +20,7 @@ from bot.discord_app.format import CHOICE_MAX, CONTENT_MAX, NO_MENTIONS, escape,
 from bot.discord_app.respond import defer
 from bot.discord_app.views import teach_view
 from bot.errors import BotError
-from bot.teacher import PassageChoice, Suggestion
+from bot.teaching.teacher import PassageChoice, Suggestion
 
 if TYPE_CHECKING:
     from bot.discord_app.client import QACog

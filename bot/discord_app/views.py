@@ -13,7 +13,7 @@ from bot.discord_app.format import CHOICE_MAX, truncate
 
 if TYPE_CHECKING:
     from bot.discord_app.client import QACog
-    from bot.teacher import PassageChoice
+    from bot.teaching.teacher import PassageChoice
 
 ACTIONS = {
     "more": ("More excerpts", discord.ButtonStyle.secondary, None),

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.discord_app.views import teach_view
-from bot.teacher import PassageChoice, passage_ref
 from bot.teaching import OPERATOR, VOTES, Taught, TaughtPassage
+from bot.teaching.teacher import PassageChoice, passage_ref
 from tests.discord_app.harness import Harness, button, custom_ids, is_private, text_of
 from tests.standin import (
     BOT_PERMISSIONS,
