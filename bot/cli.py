@@ -125,9 +125,10 @@ def index_command(settings: Settings) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
-DEFAULT_EVAL = PROJECT_ROOT.parent / "shared/eval/dev.jsonl"
+SHARED_DEV = PROJECT_ROOT.parent / "shared/eval/dev.jsonl"  # beside the checkout, if there
+DEFAULT_EVAL = SHARED_DEV if SHARED_DEV.is_file() else PROJECT_ROOT / "bench/extra.jsonl"
 BANK = PROJECT_ROOT / "bench/bank.jsonl"
-CHECK_SETS = (PROJECT_ROOT / "bench/holdout.jsonl", DEFAULT_EVAL,
+CHECK_SETS = (PROJECT_ROOT / "bench/holdout.jsonl", SHARED_DEV,
               PROJECT_ROOT / "bench/extra.jsonl")
 
 

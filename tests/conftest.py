@@ -15,10 +15,13 @@ from bot.index import Index, ensure_index
 from bot.retriever import Retriever
 
 SEED = PROJECT_ROOT / "seeds" / "tiktok-revenue-over-7-billion.txt"
-DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"  # beside the checkout, if there
 EXTRA_SET = PROJECT_ROOT / "bench" / "extra.jsonl"
 HOLDOUT_SET = PROJECT_ROOT / "bench" / "holdout.jsonl"
 BANK = PROJECT_ROOT / "bench" / "bank.jsonl"
+# The question sets a test may run over: the repository's own, and the shared dev set
+# when the checkout has it beside it (a clone elsewhere does not).
+QUESTION_SETS = [p for p in (DEV_SET, EXTRA_SET, HOLDOUT_SET) if p.is_file()]
 
 pytest_plugins = ["tests.pgserver"]  # the `postgres` fixture: a real PostgreSQL server
 

@@ -24,7 +24,7 @@ from bot.ingest import load_documents
 from bot.passages import split_passages
 from bot.retriever import Retriever
 from bot.text import normalize
-from tests.conftest import DEV_SET
+from tests.conftest import QUESTION_SETS
 
 
 def test_a_wordnet_line_is_parsed_with_its_examples() -> None:
@@ -62,7 +62,7 @@ def test_written_documents_go_through_the_real_ingestion(tmp_path: Path) -> None
 
 def test_stages_are_timed_on_the_real_answerer(answerer: Answerer) -> None:
     questions = [line.split('"q": "')[1].split('"')[0]
-                 for line in DEV_SET.read_text().splitlines()[:6]]
+                 for line in QUESTION_SETS[0].read_text().splitlines()[:6]]
     own = replace(answerer, retriever=Retriever(answerer.index, answerer.retriever.embedder))
     before = [own.ask(q) for q in questions]
     ms = stage_ms(own, questions, rounds=1)

@@ -21,7 +21,7 @@ from bot.encoding.spec import UnsupportedModel, read_spec
 from bot.evaluate import load_questions
 from bot.index import Index, ensure_index
 from bot.retriever import Retriever
-from tests.conftest import DEV_SET, EXTRA_SET
+from tests.conftest import QUESTION_SETS
 
 pytestmark = pytest.mark.model
 
@@ -83,7 +83,7 @@ def test_runtime_vectors_match_sentence_transformers(embedder: Embedder,
     """Every dev and check question, every passage and every late-chunked sentence of the
     article: cosine ≥ 0.9999 to sentence-transformers on torch."""
     assert embedder.label.startswith("openvino-")
-    questions = [q.q for q in load_questions(DEV_SET) + load_questions(EXTRA_SET)]
+    questions = [q.q for path in QUESTION_SETS[:2] for q in load_questions(path)]
     assert _cosines(embedder.encode(questions), torch_embedder.encode(questions)).min() >= 0.9999
     texts = [p.text for p in index.passages]
     spans = [[(s - p.start, e - p.start) for s, e in p.sentences] for p in index.passages]
@@ -112,7 +112,7 @@ def test_answers_are_identical_to_the_torch_pipelines(answerer: Answerer, index:
     defaults = Settings()
     reference = Answerer(Retriever(torch_index, torch_embedder), top_k=defaults.top_k,
                          max_question_chars=defaults.max_question_chars)
-    questions = [q.q for q in load_questions(DEV_SET) + load_questions(EXTRA_SET)]
+    questions = [q.q for path in QUESTION_SETS[:2] for q in load_questions(path)]
     ties = 0
     for question in questions:
         mine, theirs = answerer.ask(question), reference.ask(question)

@@ -18,7 +18,8 @@ from bot.index import Index, _lexical
 from bot.text import normalize
 from tests.conftest import DEV_SET
 
-QUESTION_SETS = [DEV_SET, *sorted((PROJECT_ROOT / "bench").glob("*.jsonl"))]
+QUESTION_SETS = [p for p in (DEV_SET, *sorted((PROJECT_ROOT / "bench").glob("*.jsonl")))
+                 if p.is_file()]
 
 
 def _questions(path: Path) -> list[str]:
