@@ -101,16 +101,21 @@ def compare(alone: Answerer, among: Answerer,
             questions: Sequence[EvalQuestion]) -> dict[str, Any]:
     """Questions whose quoted excerpts changed when the article is among other documents;
     for unanswerable ones, what was quoted instead of abstaining, to be judged."""
-    changed, answered_elsewhere = [], []
+    changed: list[dict[str, Any]] = []
+    answered_elsewhere: list[dict[str, Any]] = []
+    tentative_elsewhere: list[dict[str, Any]] = []
     for q in questions:
         a, b = alone.ask(q.q), among.ask(q.q)
-        if _quoted(a) != _quoted(b):
-            changed.append({"q": q.q, "alone": _quoted(a), "among": _quoted(b)})
-        if not q.answerable and b.answered:
-            answered_elsewhere.append({"q": q.q, "excerpts": [
-                {"doc": e.doc, "title": e.title, "text": e.text} for e in b.excerpts]})
+        if _quoted(a) != _quoted(b) or a.status != b.status:
+            changed.append({"q": q.q, "alone": _quoted(a), "among": _quoted(b),
+                            "status_alone": a.status.value, "status_among": b.status.value})
+        if not q.answerable and b.excerpts:
+            quoted = {"q": q.q, "excerpts": [
+                {"doc": e.doc, "title": e.title, "text": e.text} for e in b.excerpts]}
+            (answered_elsewhere if b.answered else tentative_elsewhere).append(quoted)
     return {"same_excerpts": len(questions) - len(changed), "questions": len(questions),
-            "changed": changed, "unanswerable_answered": answered_elsewhere}
+            "changed": changed, "unanswerable_answered": answered_elsewhere,
+            "unanswerable_tentative": tentative_elsewhere}
 
 
 def _quoted(answer: Answer) -> list[str]:

@@ -101,11 +101,13 @@ def realistic_table(w: dict[str, Any]) -> str:
         f"{q['e2e_acc']:.2f} |",
     ]
     for c in w["changed"]:
-        lines.append(f"| changed: {c['q']} | {', '.join(c['alone']) or 'abstained'} → "
-                     f"{', '.join(c['among']) or 'abstained'} |")
-    for u in w["unanswerable_answered"]:
-        quoted = " / ".join(f"{e['title']}: {e['text'][:120]}" for e in u["excerpts"])
-        lines.append(f"| unanswerable, answered: {u['q']} | {quoted} |")
+        lines.append(f"| changed: {c['q']} | {c['status_alone']} "
+                     f"{', '.join(c['alone']) or '-'} → {c['status_among']} "
+                     f"{', '.join(c['among']) or '-'} |")
+    for kind in ("answered", "tentative"):
+        for u in w[f"unanswerable_{kind}"]:
+            quoted = " / ".join(f"{e['title']}: {e['text'][:120]}" for e in u["excerpts"])
+            lines.append(f"| unanswerable, {kind}: {u['q']} | {quoted} |")
     return "\n".join(lines)
 
 
