@@ -7,8 +7,10 @@ passages are quoted (``answered``). Unsure: the closest passage is quoted as suc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -242,11 +244,11 @@ class Scored:
     rows: Any  # NDArray: a row of SENTENCE_FEATURES per sentence
     logits: Any  # NDArray: the sentence model's log-odds per sentence
 
-    @property
+    @cached_property
     def logit(self) -> float:
         return float(self.logits.max())
 
-    @property
+    @cached_property
     def probability(self) -> float:
         return float(sigmoid(self.logit))
 
@@ -288,9 +290,13 @@ def judge(candidates: Candidates, model: AnswerModel) -> Judged:
     """Every candidate passage scored by ``model``, best first (of overlapping windows, the
     better one), and the confidence that the first one answers."""
     hits, rows = candidates.hits, candidates.rows
-    logits = [model.sentence.logit(r) for r in rows]
+    # One product for every sentence of every candidate, split back per candidate.
+    every = model.sentence.logit(np.vstack(rows)) if rows else np.zeros(0)
+    bounds = np.cumsum([0, *(len(r) for r in rows)])
+    logits = [every[a:b] for a, b in itertools.pairwise(bounds)]
     ranked: list[Scored] = []
-    for i in sorted(range(len(hits)), key=lambda i: -float(logits[i].max())):
+    strongest = [float(x.max()) if len(x) else -np.inf for x in logits]
+    for i in sorted(range(len(hits)), key=lambda i: -strongest[i]):
         if not any(overlaps(hits[i].passage, s.hit.passage) for s in ranked):
             ranked.append(Scored(hits[i], rows[i], logits[i]))
     if not ranked:

@@ -194,10 +194,28 @@ class Index:
 
     @cached_property
     def _centroids(self) -> dict[str, NDArray[np.float32]]:
+        return {doc: self.sentence_vectors[rows].mean(axis=0)
+                for doc, rows in self._document_rows.items()}
+
+    @cached_property
+    def centring(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Per sentence row: its dot product with its document's mean vector, and its
+        distance from it (what a centred similarity needs besides the question's own)."""
+        dots = np.zeros(len(self.sentence_vectors))
+        norms = np.ones(len(self.sentence_vectors))
+        for doc, rows in self._document_rows.items():
+            centre = self._centroids[doc]
+            vectors = self.sentence_vectors[rows]
+            dots[rows] = vectors @ centre
+            norms[rows] = np.linalg.norm(vectors - centre, axis=1)
+        return dots, norms
+
+    @cached_property
+    def _document_rows(self) -> dict[str, NDArray[np.int64]]:
         rows: dict[str, set[int]] = {}
         for passage, sentence_rows in zip(self.passages, self.sentence_rows, strict=True):
             rows.setdefault(passage.doc_id, set()).update(sentence_rows)
-        return {doc: self.sentence_vectors[sorted(r)].mean(axis=0) for doc, r in rows.items()}
+        return {doc: np.array(sorted(r), dtype=np.int64) for doc, r in rows.items()}
 
     @cached_property
     def _blocks(self) -> dict[tuple[str, int], list[Passage]]:

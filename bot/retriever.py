@@ -9,6 +9,8 @@ what tells the document's sentences apart."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -59,20 +61,45 @@ class Retriever:
         n = min(max(self.candidates, limit * 3), len(self.index.passages))
         dense = self._dense(vector, n)
         lexical = self._lexical(normalize(question), n)
-        return [self.hit(pid, vector, lexical.get(pid, 0.0))
-                for pid in dict.fromkeys([*dense, *lexical])]
+        return self.hits(list(dict.fromkeys([*dense, *lexical])), vector, lexical)
 
     def hit(self, pid: int, vector: NDArray[np.float32], lexical: float = 0.0) -> Hit:
         """Passage ``pid`` as a candidate for the question whose embedding is ``vector``."""
-        passage = self.index.passages[pid]
-        sentences = self.index.sentence_vectors[list(self.index.sentence_rows[pid])]
-        centre = self.index.centroid(passage.doc_id)
-        question = vector - centre
-        question /= max(float(np.linalg.norm(question)), 1e-12)
-        shifted = sentences - centre
-        shifted /= np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
-        return Hit(passage, tuple(float(s) for s in sentences @ vector),
-                   tuple(float(s) for s in shifted @ question), lexical)
+        return self.hits([pid], vector, {pid: lexical})[0]
+
+    def hits(self, pids: Sequence[int], vector: NDArray[np.float32],
+             lexical: Mapping[int, float]) -> list[Hit]:
+        """Passages ``pids`` as candidates, their sentences' similarities computed together:
+        one gather and one product for all of them. The centred cosine of sentence ``s``
+        and question ``q`` around their document's mean ``m`` is
+        ``(s·q − s·m − m·q + m·m) / (|s − m| |q − m|)``, so only ``s·q`` and one ``m·q``
+        per document are computed per question; ``s·m`` and ``|s − m|`` are the index's."""
+        index = self.index
+        counts = [len(index.sentence_rows[p]) for p in pids]
+        rows = np.fromiter(itertools.chain.from_iterable(index.sentence_rows[p] for p in pids),
+                           dtype=np.int64, count=sum(counts))
+        similarity = index.sentence_vectors[rows] @ vector
+        docs = {index.passages[p].doc_id for p in pids}
+        around: dict[str, tuple[float, float, float]] = {}
+        for doc in docs:
+            centre = index.centroid(doc)
+            towards = float(centre @ vector)
+            spread = float(centre @ centre)
+            around[doc] = (towards, spread, max(1.0 - 2.0 * towards + spread, 1e-12) ** 0.5)
+        dots, norms = index.centring
+        per_row = np.array([around[index.passages[p].doc_id] for p, c in zip(pids, counts,
+                                                                             strict=True)
+                            for _ in range(c)], dtype=np.float64).reshape(-1, 3)
+        centred = ((similarity - dots[rows] - per_row[:, 0] + per_row[:, 1])
+                   / np.maximum(norms[rows] * per_row[:, 2], 1e-12))
+        found, at = [], 0
+        for pid, count in zip(pids, counts, strict=True):
+            found.append(Hit(index.passages[pid],
+                             tuple(similarity[at : at + count].tolist()),
+                             tuple(centred[at : at + count].tolist()),
+                             lexical.get(pid, 0.0)))
+            at += count
+        return found
 
     def _dense(self, vector: NDArray[np.float32], n: int) -> list[int]:
         import faiss

@@ -19,7 +19,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -93,7 +93,7 @@ class Question:
     role: frozenset[str] | None  # "who is the CEO of X": the stems "CEO" can mean
     times: frozenset[str]  # the time expressions it gives ("2018", "second half")
 
-    @property
+    @cached_property
     def weight(self) -> float:
         return sum(w.weight for w in self.words)
 
@@ -207,8 +207,11 @@ def _coverage(question: Question, found: frozenset[str], expanded: bool) -> floa
     total = question.weight
     if total <= 0:
         return 0.0
-    return sum(w.weight for w in question.words
-               if (w.expanded if expanded else w.exact) & found) / total
+    held = 0.0
+    for word in question.words:
+        if not (word.expanded if expanded else word.exact).isdisjoint(found):
+            held += word.weight
+    return held / total
 
 
 def _share(items: Sequence[T], missing: Callable[[T], bool],
