@@ -76,9 +76,9 @@ class Ranked:
 
 @dataclass(frozen=True)
 class Report:
-    hit_at_1: float
-    hit_at_3: float
-    mrr_at_5: float
+    hit_at_1: float  # the right passage first, answered confidently
+    hit_at_3: float  # ... among the first three quoted, answered or tentatively
+    mrr_at_5: float  # (quoted, answered or tentatively)
     marked_at_1: float  # the gold string is in the top excerpt's marked sentence
     abstain_acc: float
     e2e_acc: float
@@ -159,9 +159,10 @@ def evaluate(
     for q, r in answerable:
         ranks = [i for i, t in enumerate(r.texts[:5], start=1) if q.is_hit(t)]
         first = ranks[0] if ranks else None
+        quoted = r.outcome != "none"  # answered or tentative: the user sees it
         h1 += first == 1 and r.answered
-        h3 += first is not None and first <= 3 and r.answered
-        rr += 1.0 / first if first and r.answered else 0.0
+        h3 += first is not None and first <= 3 and quoted
+        rr += 1.0 / first if first and quoted else 0.0
         marked += first == 1 and r.answered and q.is_marked(r.marked or "")
         on_top += first == 1 and r.outcome != "none"
         if not (first == 1 and r.answered):

@@ -13,11 +13,16 @@ import numpy as np
 def table(r: dict[str, Any]) -> str:
     p = r["peer"]
     rows = [
-        ("Hit@1", f"{r['hit_at_1']:.2f}", f"{p['hit_at_1']:.2f}"),
-        ("Hit@3", f"{r['hit_at_3']:.2f}", f"{p['hit_at_3']:.2f}"),
-        ("MRR@5", f"{r['mrr_at_5']:.2f}", f"{p['mrr_at_5']:.2f}"),
-        ("abstention accuracy", f"{r['abstain_acc']:.2f}", f"{p['abstain_acc']:.2f}"),
-        ("end-to-end accuracy", f"{r['e2e_acc']:.2f}", f"{p['e2e_acc']:.2f}"),
+        ("right passage first, quoted (answered or tentative)", f"{r['right_on_top']:.2f}",
+         f"{p['right_on_top']:.2f}"),
+        ("right passage first, answered confidently (Hit@1)", f"{r['hit_at_1']:.2f}",
+         f"{p['hit_at_1']:.2f}"),
+        ("Hit@3 / MRR@5 (quoted)", f"{r['hit_at_3']:.2f} / {r['mrr_at_5']:.2f}",
+         f"{p['hit_at_3']:.2f} / {p['mrr_at_5']:.2f}"),
+        ("unanswerable answered confidently", f"{r['unanswerable_confident']:.2f}",
+         f"{p['unanswerable_confident']:.2f}"),
+        ("off-topic quoted", f"{r['offtopic_quoted']} of {r['offtopic']}",
+         f"{p['offtopic_quoted']} of {p['offtopic']}"),
         ("median top excerpt (chars)", f"{r['median_excerpt_chars']:.0f}",
          f"{p['median_excerpt_chars']:.0f}"),
         ("boilerplate ever returned", str(r["boilerplate_returned"]).lower(),
@@ -97,8 +102,10 @@ def realistic_table(w: dict[str, Any]) -> str:
         f"| peak RSS during the build | {w['peak_mb']:.0f} MB (model loaded: "
         f"{w['model_loaded_mb']:.0f} MB; index on disk {w['index_mb']:.0f} MB) |",
         f"| same excerpts as the article alone | {w['same_excerpts']} of {w['questions']} |",
-        f"| Hit@1 / abstention / end-to-end | {q['hit_at_1']:.2f} / {q['abstain_acc']:.2f} / "
-        f"{q['e2e_acc']:.2f} |",
+        f"| right passage first, quoted / answered confidently | {q['right_on_top']:.2f} / "
+        f"{q['hit_at_1']:.2f} |",
+        f"| unanswerable answered confidently / off-topic quoted | "
+        f"{q['unanswerable_confident']:.2f} / {q['offtopic_quoted']} of {q['offtopic']} |",
     ]
     for c in w["changed"]:
         lines.append(f"| changed: {c['q']} | {c['status_alone']} "
@@ -127,11 +134,12 @@ def chart(r: dict[str, Any], ours: list[float], bare: list[float], peer: list[fl
     left.set_xticks([1, 2, 3], ["this bot\n(answer)", "bare torch\n(encode)", "peer\n(search)"])
     left.set_ylabel("ms per question (warm)")
     left.set_title("Latency")
-    keys = ["hit_at_1", "hit_at_3", "abstain_acc", "e2e_acc"]
+    keys = ["right_on_top", "hit_at_1", "hit_at_3", "abstain_acc"]
     x = np.arange(len(keys))
     right.bar(x - 0.2, [r[k] for k in keys], 0.4, label="this bot")
     right.bar(x + 0.2, [r["peer"][k] for k in keys], 0.4, label="peer (chunk 1000)")
-    right.set_xticks(x, ["Hit@1", "Hit@3", "abstain", "end-to-end"])
+    right.set_xticks(x, ["right first,\nquoted", "right first,\nconfident", "Hit@3",
+                         "no confident\nanswer to\nunanswerable"])
     right.set_ylim(0, 1.05)
     right.set_title("Quality")
     right.legend(loc="lower left")
