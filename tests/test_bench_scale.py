@@ -14,6 +14,7 @@ from bot.bench import corpus
 from bot.bench.scale import (
     STAGES,
     Source,
+    _StageTimer,
     clustered_vectors,
     recall,
     stage_ms,
@@ -71,6 +72,15 @@ def test_stages_are_timed_on_the_real_answerer(answerer: Answerer) -> None:
         assert ms[f"{stage}_ms"] > 0, stage
     assert ms["encode_ms"] < ms["total_ms"]
     assert [own.ask(q) for q in questions] == before  # timing changes nothing
+
+
+def test_every_timed_method_is_on_the_question_path(answerer: Answerer) -> None:
+    # A method the answerer no longer calls would time nothing and move its cost into
+    # another stage (it once did: ``hit`` after search moved to ``hits``).
+    own = replace(answerer, retriever=Retriever(answerer.index, answerer.retriever.embedder))
+    timer = _StageTimer(own.retriever)
+    own.ask("How much revenue did TikTok make?")
+    assert {name for name in _StageTimer.METHODS if timer.spent[name] <= 0} == set()
 
 
 def test_a_generated_corpus_answers_through_the_same_code(answerer: Answerer) -> None:

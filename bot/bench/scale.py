@@ -12,7 +12,7 @@ is of the code that runs, not of a copy of it:
 - dense: ``Retriever._dense`` (FAISS)
 - lexical: ``Retriever._lexical`` (tokenising, BM25 top-k)
 - fusion: the rest of ``Retriever.search`` (the two candidate lists merged)
-- evidence: every candidate sentence judged: ``Retriever.hit`` (its similarities), the
+- evidence: every candidate sentence judged: ``Retriever.hits`` (their similarities), the
   answerability features (``sentence_rows``) and the model (``judge``: scoring, ranking,
   de-duplication, the confidence)
 - answer: the rest of ``Answerer.ask`` (the question's analysis, excerpts)"""
@@ -114,8 +114,8 @@ def _paired(answerers: Sequence[Answerer], timers: Sequence[_StageTimer],
                     "encode": spent["encode"], "dense": spent["_dense"],
                     "lexical": spent["_lexical"],
                     "fusion": (spent["search"] - spent["_dense"] - spent["_lexical"]
-                               - spent["hit"]),
-                    "evidence": spent["hit"] + judged,
+                               - spent["hits"]),
+                    "evidence": spent["hits"] + judged,
                     "answer": total - spent["encode"] - spent["search"] - judged,
                     "total": total,
                 }
@@ -128,7 +128,7 @@ def _paired(answerers: Sequence[Answerer], timers: Sequence[_StageTimer],
 class _StageTimer:
     """Adds the time spent in some of a retriever's methods, by name, to ``spent``."""
 
-    METHODS = ("encode", "search", "_dense", "_lexical", "hit")
+    METHODS = ("encode", "search", "_dense", "_lexical", "hits")
 
     def __init__(self, retriever: Retriever) -> None:
         self.spent: defaultdict[str, float] = defaultdict(float)
