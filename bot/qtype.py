@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 
 from bot.text import fold
 
@@ -82,13 +83,26 @@ def supplies(sentence: str, kind: AnswerType, question: str) -> bool:
     """True when ``sentence`` holds an answer of ``kind`` that the question does not."""
     if kind is AnswerType.ANY:
         return True
-    folded = fold(sentence)
-    if kind is AnswerType.NUMBER:
-        return _NUMBER.search(folded) is not None
-    if kind is AnswerType.YEAR:
-        return _YEAR.search(folded) is not None
-    if kind is AnswerType.TIME:
-        return _TIME.search(folded) is not None
-    asked = set(_WORD.findall(fold(question)))
-    names = (fold(m) for m in _CAPITALISED.findall(sentence))
-    return any(set(_WORD.findall(name)) - asked for name in names)
+    if kind is AnswerType.NAME:
+        asked = _words(question)
+        return any(name - asked for name in _names_in(sentence))
+    return _holds(sentence, kind)
+
+
+# Every candidate sentence is checked for every question: what depends on the sentence
+# alone is worked out once per sentence.
+@lru_cache(maxsize=16384)
+def _holds(sentence: str, kind: AnswerType) -> bool:
+    pattern = {AnswerType.NUMBER: _NUMBER, AnswerType.YEAR: _YEAR, AnswerType.TIME: _TIME}[kind]
+    return pattern.search(fold(sentence)) is not None
+
+
+@lru_cache(maxsize=16384)
+def _names_in(sentence: str) -> tuple[frozenset[str], ...]:
+    """The words of each capitalised name in ``sentence``, folded."""
+    return tuple(_words(m) for m in _CAPITALISED.findall(sentence))
+
+
+@lru_cache(maxsize=1024)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(fold(text)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,7 +36,7 @@ class Hit:
     centred: tuple[float, ...]
     lexical: float  # the passage's BM25 score; 0 when no question term is in it
 
-    @property
+    @cached_property  # read for every feature row and excerpt
     def sentences(self) -> tuple[str, ...]:
         p = self.passage
         return tuple(p.text[s - p.start : e - p.start] for s, e in p.sentences)
