@@ -169,7 +169,8 @@ class Answerer:
         asked = analyse(question, self.index.vocabulary, self.index.lexicon, searched=search)
         rows = sentence_rows(asked, [
             Candidate(h.sentences, h.similarity, h.centred, h.lexical,
-                      self.index.block_text(h.passage)) for h in hits])
+                      self.index.block_text(h.passage),
+                      self.index.lexicon.of_document(h.passage.doc_id)) for h in hits])
         return Candidates(asked, tuple(hits), tuple(rows))
 
     def _answer(self, question: str, search: str, vector: Any, offset: int,

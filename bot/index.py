@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 9  # bump when ingestion, chunking or the file layout changes
+FORMAT_VERSION = 10  # bump when ingestion, chunking or the file layout changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
@@ -365,7 +365,7 @@ def save_index(index: Index, index_dir: Path) -> Path:
             index.bm25.save(str(tmp / BM25_DIR), show_progress=False)
             index.tokenizer.save_vocab(str(tmp / BM25_DIR))
             (tmp / LEXICON).write_text(
-                json.dumps({"sentences": index.lexicon.sentences, "df": index.lexicon.df}),
+                json.dumps(index.lexicon.to_json()),
                 encoding="utf-8")
             (tmp / VOCABULARY).write_text(
                 json.dumps(index.vocabulary.to_json(), ensure_ascii=False), encoding="utf-8")
@@ -409,8 +409,7 @@ def load_index(index_dir: Path) -> Index:
         sentence_vectors = np.load(folder / SENTENCES, allow_pickle=False)
         bm25, tokenizer = _load_lexical(folder / BM25_DIR)
         table = json.loads((folder / LEXICON).read_text(encoding="utf-8"))
-        lexicon = Lexicon(int(table["sentences"]),
-                          {str(t): int(n) for t, n in table["df"].items()})
+        lexicon = Lexicon.from_json(table)
         vocabulary = Vocabulary.from_json(
             json.loads((folder / VOCABULARY).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, KeyError, RuntimeError, AttributeError) as err:
@@ -443,6 +442,9 @@ def _validate(
         (int(bm25.scores.get("num_docs", n)) == n, "the BM25 index does not match the passages"),
         (lexicon.sentences == manifest.sentences,
          f"term counts for {lexicon.sentences} sentences, manifest says {manifest.sentences}"),
+        (sum(d.sentences for d in lexicon.documents.values()) == lexicon.sentences
+         and set(lexicon.documents) <= {d.id for d in manifest.documents},
+         "the term counts per document do not add up to the index's"),
     ]
     for ok, problem in checks:
         if not ok:
@@ -475,8 +477,8 @@ def _sentence_lexicon(passages: list[Passage]) -> Lexicon:
         for s, e in p.sentences:
             if (p.doc_id, s, e) not in seen:
                 seen.add((p.doc_id, s, e))
-                found.append(terms(p.text[s - p.start : e - p.start]))
-    return Lexicon.of(found)
+                found.append((p.doc_id, terms(p.text[s - p.start : e - p.start])))
+    return Lexicon.by_document(found)
 
 
 def _lexical(texts: list[str]) -> tuple[Any, Any]:

@@ -108,6 +108,25 @@ def test_a_sentence_leaning_on_a_pronoun_is_covered_by_its_rare_words(
     assert pronoun["coverage"] > 0.6 > topic_only["coverage"] > 0
 
 
+def test_a_sentence_is_weighed_by_its_own_documents_counts(vocabulary) -> None:  # type: ignore[no-untyped-def]
+    # Another document full of the question's words makes them common in the corpus, and
+    # would move the coverage of this article's sentence; counted within the sentence's
+    # own document, it stays what it was with the article alone.
+    sentence = "It's growing quickly in India."
+    article = [("article", terms(s)) for s in [*SENTENCES, sentence]]
+    other = [("other", terms(f"Plant {i} is growing quickly.")) for i in range(50)]
+    alone, among = Lexicon.by_document(article), Lexicon.by_document([*article, *other])
+
+    def coverage(lexicon: Lexicon, own: Lexicon | None) -> float:
+        asked = analyse("Where is TikTok growing quickly?", vocabulary, lexicon)
+        rows = sentence_rows(asked, [Candidate([sentence], [0.5], [0.5], 1.0, sentence, own)])
+        return float(rows[0][0][SENTENCE_FEATURES.index("coverage")])
+
+    assert coverage(among, among.of_document("article")) == pytest.approx(
+        coverage(alone, alone.of_document("article")))
+    assert coverage(among, None) < coverage(alone, None) - 0.1
+
+
 def test_a_hashtag_covers_the_words_it_joins() -> None:
     corpus = [*SENTENCES, "#BreakUpBigTech."]
     found = features("Which hashtag is about breaking up big tech?", "#BreakUpBigTech.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -85,6 +86,7 @@ def test_seeds_are_checked_by_hash_yet_no_change_is_missed(fresh: tuple[Path, Pa
 
 @pytest.mark.parametrize("damage", ["truncate-faiss", "garbage-manifest", "drop-passage",
                                     "lexicon-of-another-index", "lexicon-not-a-table",
+                                    "lexicon-documents-off",
                                     "missing-generation", "foreign-version"])
 def test_corrupt_index_is_reported_and_rebuilt(
     fresh: tuple[Path, Path], embedder: Embedder, damage: str,
@@ -102,6 +104,11 @@ def test_corrupt_index_is_reported_and_rebuilt(
         (generation / PASSAGES).write_text("".join(lines[:-1]))
     elif damage == "lexicon-of-another-index":
         (generation / LEXICON).write_text('{"sentences": 3, "df": {"tiktok": 2}}')
+    elif damage == "lexicon-documents-off":
+        table = json.loads((generation / LEXICON).read_text())
+        for counts in table["documents"].values():
+            counts["sentences"] += 1
+        (generation / LEXICON).write_text(json.dumps(table))
     elif damage == "lexicon-not-a-table":
         (generation / LEXICON).write_text("[1, 2]")
     elif damage == "missing-generation":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,3 +31,17 @@ def test_idf_is_never_negative(term: str) -> None:
 
 def test_a_hashtag_counts_as_the_words_it_joins() -> None:
     assert terms("#BreakUpBigTech.") >= {"breakupbigtech", "break", "big", "tech"}
+
+
+def test_counts_are_kept_per_document_too() -> None:
+    lexicon = Lexicon.by_document([
+        ("a", terms("TikTok is doing well.")),
+        ("a", terms("It's growing really quickly in India.")),
+        ("b", terms("India is a country in Asia.")),
+    ])
+    assert lexicon.sentences == 3 and lexicon.df["india"] == 2
+    assert lexicon.of_document("a").sentences == 2 and lexicon.of_document("a").df["india"] == 1
+    assert lexicon.of_document("b").df == Lexicon.of([terms("India is a country in Asia.")]).df
+    assert lexicon.of_document("a").idf("india") > lexicon.idf("india")
+    assert lexicon.of_document("no such document") is lexicon
+    assert Lexicon.from_json(json.loads(json.dumps(lexicon.to_json()))) == lexicon

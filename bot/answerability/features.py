@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TypeVar
@@ -76,7 +76,8 @@ _TIME = re.compile(
 class Word:
     """A content word of the question: its IDF weight and the corpus stems it can mean."""
 
-    weight: float
+    weight: float  # over the whole corpus; ``Question.weights_in`` gives it in one document
+    stem: str
     exact: frozenset[str]  # its own stem, when the corpus has it
     expanded: frozenset[str]  # with synonyms, typos and short forms
     known: bool  # the corpus has it or a synonym of it (typos aside: too loose to count)
@@ -97,6 +98,10 @@ class Question:
     def weight(self) -> float:
         return sum(w.weight for w in self.words)
 
+    def weights_in(self, lexicon: Lexicon) -> tuple[float, ...]:
+        """Each word's weight by its rarity in ``lexicon`` (a document's term counts)."""
+        return tuple(_weight(w.stem, w.expanded, lexicon) for w in self.words)
+
 
 def analyse(question: str, vocabulary: Vocabulary, lexicon: Lexicon,
             searched: str | None = None) -> Question:
@@ -112,13 +117,9 @@ def analyse(question: str, vocabulary: Vocabulary, lexicon: Lexicon,
             continue
         matches = vocabulary.matches(token, tokens[i + 1] if i + 1 < len(tokens) else "")
         stem = stemmer().stemWord(folded)
-        known = [m for m in matches if m in lexicon.df]
-        # A word the corpus lacks but matches through a synonym or typo weighs as what it
-        # matches; one that matches nothing weighs as the rarest word.
-        weight = (lexicon.idf(stem) if stem in lexicon.df or not known
-                  else max(lexicon.idf(m) for m in known))
         words.append(Word(
-            weight,
+            _weight(stem, matches, lexicon),
+            stem,
             frozenset(m for m, how in matches.items() if how == EXACT),
             frozenset(matches),
             any(how in (EXACT, ALIAS) for how in matches.values()),
@@ -133,26 +134,44 @@ def analyse(question: str, vocabulary: Vocabulary, lexicon: Lexicon,
                     times_in(question))
 
 
+def _weight(stem: str, matches: Iterable[str], lexicon: Lexicon) -> float:
+    """A word the corpus lacks but matches through a synonym or typo weighs as what it
+    matches; one that matches nothing weighs as the rarest word."""
+    known = [m for m in matches if m in lexicon.df]
+    return (lexicon.idf(stem) if stem in lexicon.df or not known
+            else max(lexicon.idf(m) for m in known))
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A passage to judge: its sentences with their similarities, its BM25 score, and its
-    whole paragraph (with the paragraph introducing it)."""
+    """A passage to judge: its sentences with their similarities, its BM25 score, its
+    whole paragraph (with the paragraph introducing it), and its document's term counts
+    (None: the question's own weights, over the whole corpus)."""
 
     sentences: Sequence[str]
     similarity: Sequence[float]
     centred: Sequence[float]
     lexical: float
     block: str
+    lexicon: Lexicon | None = None
 
 
 def sentence_rows(question: Question, candidates: Sequence[Candidate]
                   ) -> list[NDArray[np.float64]]:
     """One matrix per candidate: a row of ``SENTENCE_FEATURES`` per sentence."""
     best_lexical = max((c.lexical for c in candidates), default=0.0)
+    own = tuple(w.weight for w in question.words)
+    in_document: dict[int, tuple[float, ...]] = {}  # by the id of a document's counts
     raw: list[list[float]] = []
     for c in candidates:
+        if c.lexicon is None:
+            weights = own
+        else:
+            if id(c.lexicon) not in in_document:
+                in_document[id(c.lexicon)] = question.weights_in(c.lexicon)
+            weights = in_document[id(c.lexicon)]
         block = stems_of(c.block)
-        block_coverage = _coverage(question, block, expanded=True)
+        block_coverage = _coverage(question, weights, block, expanded=True)
         names_missing = _share(question.names, _absent_from(block))
         time_conflict = float(bool(question.times) and not question.times & times_in(c.block))
         role_missing = float(question.role is not None
@@ -163,8 +182,8 @@ def sentence_rows(question: Question, candidates: Sequence[Candidate]
             found = stems_of(text)
             raw.append([
                 similarity, 0.0, centred, 0.0,
-                _coverage(question, found, expanded=False),
-                _coverage(question, found, expanded=True), 0.0,
+                _coverage(question, weights, found, expanded=False),
+                _coverage(question, weights, found, expanded=True), 0.0,
                 block_coverage, lexical,
                 float(question.kind is not AnswerType.ANY
                       and not supplies(text, question.kind, question.text)),
@@ -203,14 +222,16 @@ def _absent_from(found: frozenset[str]) -> Callable[[frozenset[str]], bool]:
     return lambda name: not name & found
 
 
-def _coverage(question: Question, found: frozenset[str], expanded: bool) -> float:
-    total = question.weight
+def _coverage(question: Question, weights: Sequence[float], found: frozenset[str],
+              expanded: bool) -> float:
+    """The share of the question's words, by ``weights``, that ``found`` holds."""
+    total = sum(weights)
     if total <= 0:
         return 0.0
     held = 0.0
-    for word in question.words:
+    for word, weight in zip(question.words, weights, strict=True):
         if not (word.expanded if expanded else word.exact).isdisjoint(found):
-            held += word.weight
+            held += weight
     return held / total
 
 
