@@ -108,7 +108,8 @@ class QAService:
     async def ask_async(self, question: str, conversation: str | None = None) -> Reply:
         """``ask`` for an event loop: concurrent questions share one encode (micro-batching)
         and the database is used from worker threads."""
-        await asyncio.to_thread(self.teacher.refresh)
+        if self.teacher.claim():  # one question in a burst looks at the database
+            await asyncio.to_thread(self.teacher.reload)
         history: Sequence[str] = (
             await asyncio.to_thread(self.store.history, conversation) if conversation else ())
         answer = await self.batcher.ask(question, history)

@@ -3,6 +3,7 @@ export and import, and the operator's commands, over the real model, index and S
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,9 @@ from click.testing import CliRunner
 from bot.answer import Answerer
 from bot.answerability.model import Outcome
 from bot.cli import main
+from bot.config import Settings
 from bot.errors import BotError
+from bot.service import QAService
 from bot.store import Store
 from bot.teaching import OPERATOR, VOTES, Taught, TaughtPassage, question_key
 from bot.teaching.teacher import Teacher, export_lines, passage_ref
@@ -253,3 +256,24 @@ def test_report_teach_taught_forget_export_import_from_the_command_line(
     imported = run("import", "-", stdin=backup)
     assert imported.exit_code == 0 and "imported 1" in imported.stdout
     assert run("import", "-", stdin="nonsense\n").exit_code == 2
+
+
+def test_a_burst_of_questions_looks_for_taught_answers_once(
+    fresh: Answerer, store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = QAService(Settings(), fresh, store)
+    looked: list[int] = []
+    revision = store.taught_revision
+    monkeypatch.setattr(store, "taught_revision", lambda: looked.append(1) or revision())
+    service.teacher._checked = 0.0  # the last look is long past: this burst must look
+
+    async def burst() -> list[object]:
+        try:
+            return list(await asyncio.gather(*(
+                service.ask_async("How much revenue did TikTok make?") for _ in range(16))))
+        finally:
+            await service.batcher.close()
+
+    assert len(asyncio.run(burst())) == 16
+    assert len(looked) == 1
+    assert not service.teacher.claim()  # and the next look waits its turn

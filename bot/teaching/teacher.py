@@ -242,14 +242,26 @@ class Teacher:
 
     # --- keeping the answerer's taught set current -------------------------------------------
 
+    def claim(self) -> bool:
+        """Whether the caller should ``reload`` now: true at most once every
+        REFRESH_SECONDS, for the one caller that asks first, so a burst of questions does
+        not queue a database check each (the others go on with the taught set loaded)."""
+        now = time.monotonic()
+        if now - self._checked < REFRESH_SECONDS:
+            return False
+        self._checked = now
+        return True
+
     def refresh(self, force: bool = False) -> None:
         """Reload the taught answers when the database's differ from those loaded (checked
         at most every REFRESH_SECONDS unless ``force``)."""
-        now = time.monotonic()
-        if not force and now - self._checked < REFRESH_SECONDS:
-            return
+        if force or self.claim():
+            self.reload(force)
+
+    def reload(self, force: bool = False) -> None:
+        """Load the taught answers if the database's revision moved (or ``force``)."""
         with self._lock:
-            self._checked = now
+            self._checked = time.monotonic()
             revision = self.store.taught_revision()
             if revision == self._revision and not force:
                 return
