@@ -45,10 +45,8 @@ class AnswerButton(
         return cls(match["action"], match["answer"], int(match["offset"] or 0))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog: QACog | None = interaction.client.get_cog("QA")  # type: ignore[attr-defined]
+        cog = await _qa_cog(interaction)
         if cog is None:
-            await interaction.response.send_message("I'm restarting; try again in a moment.",
-                                                    ephemeral=True)
             return
         await cog.on_answer_button(interaction, self.action, self.answer_id, self.offset)
 
@@ -76,13 +74,21 @@ class TeachSelect(
         return cls(match["answer"], options)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cog: QACog | None = interaction.client.get_cog("QA")  # type: ignore[attr-defined]
+        cog = await _qa_cog(interaction)
         if cog is None:
-            await interaction.response.send_message("I'm restarting; try again in a moment.",
-                                                    ephemeral=True)
             return
         await cog.on_teach_select(interaction, self.answer_id, [str(v) for v in
                                                                 self.item.values])
+
+
+async def _qa_cog(interaction: discord.Interaction[Any]) -> QACog | None:
+    """The cog that handles the components, or None once the user is told to retry: it is
+    not loaded while the bot restarts, though its buttons stay on screen."""
+    cog: QACog | None = interaction.client.get_cog("QA")  # type: ignore[attr-defined]
+    if cog is None:
+        await interaction.response.send_message("I'm restarting; try again in a moment.",
+                                                ephemeral=True)
+    return cog
 
 
 def answer_view(answer_id: str, next_offset: int | None, *, votes: bool,

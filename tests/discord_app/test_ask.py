@@ -8,6 +8,8 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,21 @@ async def test_markdown_and_mentions_are_inert(harness: Harness) -> None:
     assert message["allowed_mentions"] == {"parse": []}
 
 
+@asynccontextmanager
+async def harness_over(standin: DiscordStandIn, seeds: Path, tmp_path: Path,
+                       embedder: Any) -> AsyncIterator[Harness]:
+    """A started bot answering from its own index of ``seeds``."""
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", data_dir=tmp_path / "d",
+                        discord_cooldown=0)
+    answerer, _ = open_answerer(settings, embedder=embedder)
+    h = Harness(standin, settings, answerer)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+
+
 async def test_huge_excerpt_stays_within_embed_limits(standin: DiscordStandIn, tmp_path: Path,
                                                       embedder: Any) -> None:
     seeds = tmp_path / "big-seeds"
@@ -157,19 +174,12 @@ async def test_huge_excerpt_stays_within_embed_limits(standin: DiscordStandIn, t
     clause = "the harbour of Lisbon handled grain, timber, cork and wine for the whole region"
     giant = ", and ".join([clause] * 60) + "."
     (seeds / "harbour.txt").write_text(f"Harbour\n\n{giant}\n\n{giant}\n", encoding="utf-8")
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", data_dir=tmp_path / "d",
-                        discord_cooldown=0)
-    answerer, _ = open_answerer(settings, embedder=embedder)
-    h = Harness(standin, settings, answerer)
-    await h.start()
-    try:
+    async with harness_over(standin, seeds, tmp_path, embedder) as h:
         _, message = await h.ask("What did the harbour of Lisbon handle?")
-        embed = discord.Embed.from_dict(message["embeds"][0])
-        assert embed.fields and len(embed) <= EMBEDS_TOTAL_MAX
-        assert all(len(f.value or "") <= FIELD_VALUE_MAX for f in embed.fields)
-        assert all((f.value or "").rstrip("*").endswith("…") for f in embed.fields)
-    finally:
-        await h.stop()
+    embed = discord.Embed.from_dict(message["embeds"][0])
+    assert embed.fields and len(embed) <= EMBEDS_TOTAL_MAX
+    assert all(len(f.value or "") <= FIELD_VALUE_MAX for f in embed.fields)
+    assert all((f.value or "").rstrip("*").endswith("…") for f in embed.fields)
 
 
 async def test_long_example_questions_keep_help_and_not_covered_within_limits(
@@ -183,20 +193,13 @@ async def test_long_example_questions_keep_help_and_not_covered_within_limits(
     long_examples = [f"Question {i}: " + "how exactly did the revenue grow " * 40 + "?"
                      for i in range(5)]
     meta.write_text(json.dumps({**json.loads(meta.read_text()), "examples": long_examples}))
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", data_dir=tmp_path / "d",
-                        discord_cooldown=0)
-    answerer, _ = open_answerer(settings, embedder=embedder)
-    h = Harness(standin, settings, answerer)
-    await h.start()
-    try:
+    async with harness_over(standin, seeds, tmp_path, embedder) as h:
         help_ = await h.reply(await standin.slash("help"))
-        description = help_["embeds"][0]["description"]
-        assert len(description) <= DESCRIPTION_MAX and "Question 4:" in description
         _, abstention = await h.ask("What is the weather in Paris?")
-        description = abstention["embeds"][0]["description"]
-        assert len(description) <= DESCRIPTION_MAX and "Question 2:" in description
-    finally:
-        await h.stop()
+    description = help_["embeds"][0]["description"]
+    assert len(description) <= DESCRIPTION_MAX and "Question 4:" in description
+    description = abstention["embeds"][0]["description"]
+    assert len(description) <= DESCRIPTION_MAX and "Question 2:" in description
 
 
 async def test_fifty_interactions_at_once_are_each_answered_once(harness: Harness) -> None:

@@ -195,3 +195,12 @@ async def test_votes_on_a_forgotten_answer_say_so(harness: Harness) -> None:
                                     "custom_id": vote}]}]})
     reply = await harness.reply(await harness.standin.click(old, vote))
     assert is_private(reply) and re.search("no longer known", reply["content"])
+
+
+async def test_a_click_while_the_answering_cog_is_unloaded_is_told_to_retry(
+    harness: Harness,
+) -> None:
+    _, answer = await harness.ask("How is TikTok doing?")
+    await harness.bot.remove_cog("QA")
+    reply = await harness.reply(await harness.standin.click(answer, button(answer, "more")))
+    assert "restarting" in text_of(reply) and is_private(reply)
