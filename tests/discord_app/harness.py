@@ -4,13 +4,17 @@ stand-in, and what a test reads: the messages a user was shown."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from bot.answer import Answerer
 from bot.config import Settings
 from bot.discord_app.client import make_bot
-from bot.service import QAService
+from bot.encoding import Embedder
+from bot.service import QAService, open_answerer
 from bot.store import Store
 from bot.teaching import TaughtHolder
 from tests.standin import DiscordStandIn
@@ -113,3 +117,22 @@ def text_of(message: dict[str, Any]) -> str:
 
 def is_private(message: dict[str, Any]) -> bool:
     return bool(message["flags"] & EPHEMERAL)
+
+
+@asynccontextmanager
+async def harness_over(standin: DiscordStandIn, seeds: Path, tmp_path: Path,
+                       embedder: Embedder, **settings: Any) -> AsyncIterator[Harness]:
+    """A started bot answering from its own index of ``seeds``, built beside the session's
+    model folder (the export, WordNet's table) as a real index folder has it."""
+    index_dir = tmp_path / "idx"
+    index_dir.mkdir()
+    (index_dir / "models").symlink_to(embedder.cache_dir, target_is_directory=True)
+    configured = Settings(seeds_dir=seeds, index_dir=index_dir, data_dir=tmp_path / "d",
+                          discord_cooldown=0, **settings)
+    answerer, _ = open_answerer(configured, embedder=embedder)
+    h = Harness(standin, configured, answerer)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()

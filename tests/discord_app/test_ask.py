@@ -8,8 +8,6 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,7 @@ import pytest
 from bot.answer import Answerer
 from bot.config import Settings
 from bot.discord_app.format import DESCRIPTION_MAX, EMBEDS_TOTAL_MAX, FIELD_VALUE_MAX
-from bot.service import open_answerer
-from tests.discord_app.harness import Harness, custom_ids, is_private, text_of
+from tests.discord_app.harness import Harness, custom_ids, harness_over, is_private, text_of
 from tests.standin import APP_ID, DiscordStandIn
 
 
@@ -150,21 +147,6 @@ async def test_markdown_and_mentions_are_inert(harness: Harness) -> None:
     assert "@everyone" not in title and "@\u200beveryone" in title
     assert "\\*\\*what\\*\\*" in title and "\\`Lasso\\`" in title
     assert message["allowed_mentions"] == {"parse": []}
-
-
-@asynccontextmanager
-async def harness_over(standin: DiscordStandIn, seeds: Path, tmp_path: Path,
-                       embedder: Any) -> AsyncIterator[Harness]:
-    """A started bot answering from its own index of ``seeds``."""
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", data_dir=tmp_path / "d",
-                        discord_cooldown=0)
-    answerer, _ = open_answerer(settings, embedder=embedder)
-    h = Harness(standin, settings, answerer)
-    await h.start()
-    try:
-        yield h
-    finally:
-        await h.stop()
 
 
 async def test_huge_excerpt_stays_within_embed_limits(standin: DiscordStandIn, tmp_path: Path,

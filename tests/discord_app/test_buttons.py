@@ -12,9 +12,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config import Settings
-from bot.service import open_answerer
-from tests.discord_app.harness import Harness, custom_ids, is_private, text_of
+from tests.discord_app.harness import Harness, custom_ids, harness_over, is_private, text_of
 from tests.standin import (
     BOT_PERMISSIONS,
     CHANNEL_ID,
@@ -52,21 +50,14 @@ async def test_more_excerpts_continue_after_the_last_one_shown(
         [f"and the harbour of Lisbon handled {good} for the region"] * 14) + "."
         for i, good in enumerate(goods)]
     (seeds / "harbour.txt").write_text("Harbour\n\n" + "\n\n".join(paragraphs) + "\n")
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", data_dir=tmp_path / "d",
-                        discord_cooldown=0, top_k=10)
-    answerer, _ = open_answerer(settings, embedder=embedder)
-    h = Harness(standin, settings, answerer)
-    await h.start()
-    try:
+    async with harness_over(standin, seeds, tmp_path, embedder, top_k=10) as h:
         _, answer = await h.ask("What did the harbour of Lisbon handle?")
-        first = numbers(answer)
-        assert first == list(range(1, len(first) + 1)) and len(first) < 9  # some left out
         page = await h.reply(await standin.click(answer, button(answer, "more")))
-        assert numbers(page)[0] == len(first) + 1
-        seen = [f["name"] for m in (answer, page) for f in m["embeds"][0]["fields"]]
-        assert len(set(seen)) == len(seen)
-    finally:
-        await h.stop()
+    first = numbers(answer)
+    assert first == list(range(1, len(first) + 1)) and len(first) < 9  # some left out
+    assert numbers(page)[0] == len(first) + 1
+    seen = [f["name"] for m in (answer, page) for f in m["embeds"][0]["fields"]]
+    assert len(set(seen)) == len(seen)
 
 
 async def test_votes_are_hashed_replaced_and_survive_a_restart(harness: Harness) -> None:
