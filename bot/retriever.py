@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,7 +35,7 @@ class Hit:
     centred: tuple[float, ...]
     lexical: float  # the passage's BM25 score; 0 when no question term is in it
 
-    @cached_property  # read for every feature row and excerpt
+    @property  # not cached_property: its lock (Python 3.11) costs more than the slicing
     def sentences(self) -> tuple[str, ...]:
         p = self.passage
         return tuple(p.text[s - p.start : e - p.start] for s, e in p.sentences)

@@ -160,18 +160,19 @@ def sentence_rows(question: Question, candidates: Sequence[Candidate]
                   ) -> list[NDArray[np.float64]]:
     """One matrix per candidate: a row of ``SENTENCE_FEATURES`` per sentence."""
     best_lexical = max((c.lexical for c in candidates), default=0.0)
-    own = tuple(w.weight for w in question.words)
-    in_document: dict[int, tuple[float, ...]] = {}  # by the id of a document's counts
+    own = _Weights.of(question, tuple(w.weight for w in question.words))
+    in_document: dict[int, _Weights] = {}  # by the id of a document's counts
     raw: list[list[float]] = []
     for c in candidates:
         if c.lexicon is None:
             weights = own
         else:
             if id(c.lexicon) not in in_document:
-                in_document[id(c.lexicon)] = question.weights_in(c.lexicon)
+                in_document[id(c.lexicon)] = _Weights.of(question,
+                                                         question.weights_in(c.lexicon))
             weights = in_document[id(c.lexicon)]
         block = stems_of(c.block)
-        block_coverage = _coverage(question, weights, block, expanded=True)
+        block_coverage = weights.coverage(block, expanded=True)
         names_missing = _share(question.names, _absent_from(block))
         time_conflict = float(bool(question.times) and not question.times & times_in(c.block))
         role_missing = float(question.role is not None
@@ -182,8 +183,8 @@ def sentence_rows(question: Question, candidates: Sequence[Candidate]
             found = stems_of(text)
             raw.append([
                 similarity, 0.0, centred, 0.0,
-                _coverage(question, weights, found, expanded=False),
-                _coverage(question, weights, found, expanded=True), 0.0,
+                weights.coverage(found, expanded=False),
+                weights.coverage(found, expanded=True), 0.0,
                 block_coverage, lexical,
                 float(question.kind is not AnswerType.ANY
                       and not supplies(text, question.kind, question.text)),
@@ -222,17 +223,30 @@ def _absent_from(found: frozenset[str]) -> Callable[[frozenset[str]], bool]:
     return lambda name: not name & found
 
 
-def _coverage(question: Question, weights: Sequence[float], found: frozenset[str],
-              expanded: bool) -> float:
-    """The share of the question's words, by ``weights``, that ``found`` holds."""
-    total = sum(weights)
-    if total <= 0:
-        return 0.0
-    held = 0.0
-    for word, weight in zip(question.words, weights, strict=True):
-        if not (word.expanded if expanded else word.exact).isdisjoint(found):
-            held += weight
-    return held / total
+@dataclass(frozen=True)
+class _Weights:
+    """The question's words with their weights in one document, as every candidate
+    sentence's coverage reads them: the stems each can match, exactly or expanded."""
+
+    exact: tuple[tuple[frozenset[str], float], ...]
+    expanded: tuple[tuple[frozenset[str], float], ...]
+    total: float
+
+    @classmethod
+    def of(cls, question: Question, weights: Sequence[float]) -> _Weights:
+        return cls(tuple(zip((w.exact for w in question.words), weights, strict=True)),
+                   tuple(zip((w.expanded for w in question.words), weights, strict=True)),
+                   sum(weights))
+
+    def coverage(self, found: frozenset[str], expanded: bool) -> float:
+        """The share of the question's words, by weight, that ``found`` holds."""
+        if self.total <= 0:
+            return 0.0
+        held = 0.0
+        for stems, weight in self.expanded if expanded else self.exact:
+            if not stems.isdisjoint(found):
+                held += weight
+        return held / self.total
 
 
 def _share(items: Sequence[T], missing: Callable[[T], bool],
