@@ -35,7 +35,8 @@ SENTENCE_FEATURES = (
     "similarity_gap",  # minus the best similarity among the candidates (≤ 0)
     "centred",  # the same cosine with the document's mean vector taken out of both
     "centred_gap",  # minus the best centred similarity among the candidates (≤ 0)
-    "coverage",  # IDF-weighted share of the question's words in the sentence, same stem
+    "coverage",  # share of the question's words in the sentence, same stem, weighted by
+    # their IDF in the sentence's own document
     "coverage_expanded",  # ... counting synonyms, demonyms, typos and short forms too
     "coverage_gap",  # expanded coverage minus the best among the candidates (≤ 0)
     "block_coverage",  # expanded coverage by the sentence's whole paragraph
