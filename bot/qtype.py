@@ -56,6 +56,7 @@ _TIME = re.compile(
 # A capitalised word that is not the sentence's first word: a name, an organisation, a place.
 _CAPITALISED = re.compile(r"(?<=[\s(\"“‘'-])([A-Z][\w’'&.-]*[\w])")
 _WORD = re.compile(r"\w+")
+_KIND_PATTERNS = {AnswerType.NUMBER: _NUMBER, AnswerType.YEAR: _YEAR, AnswerType.TIME: _TIME}
 
 
 # "Who is the CEO of X?", "Who is X's founder?": the role asked about.
@@ -93,8 +94,7 @@ def supplies(sentence: str, kind: AnswerType, question: str) -> bool:
 # alone is worked out once per sentence.
 @lru_cache(maxsize=16384)
 def _holds(sentence: str, kind: AnswerType) -> bool:
-    pattern = {AnswerType.NUMBER: _NUMBER, AnswerType.YEAR: _YEAR, AnswerType.TIME: _TIME}[kind]
-    return pattern.search(fold(sentence)) is not None
+    return _KIND_PATTERNS[kind].search(fold(sentence)) is not None
 
 
 @lru_cache(maxsize=16384)

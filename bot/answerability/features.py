@@ -19,7 +19,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -94,10 +94,6 @@ class Question:
     names: tuple[frozenset[str], ...]  # per name it gives, the corpus stems it can mean
     role: frozenset[str] | None  # "who is the CEO of X": the stems "CEO" can mean
     times: frozenset[str]  # the time expressions it gives ("2018", "second half")
-
-    @cached_property
-    def weight(self) -> float:
-        return sum(w.weight for w in self.words)
 
     def weights_in(self, lexicon: Lexicon) -> tuple[float, ...]:
         """Each word's weight by its rarity in ``lexicon`` (a document's term counts)."""

@@ -133,16 +133,19 @@ class _StageTimer:
     def __init__(self, retriever: Retriever) -> None:
         self.spent: defaultdict[str, float] = defaultdict(float)
         for name in self.METHODS:
-            setattr(retriever, name, self._timed(name, getattr(retriever, name)))
+            setattr(retriever, name, _timed(self.spent, name, getattr(retriever, name)))
 
-    def _timed(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self.spent[name] += time.perf_counter() - started
-        return timed
+
+def _timed(spent: defaultdict[str, float], name: str,
+           function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, adding the seconds each call takes to ``spent[name]``."""
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] += time.perf_counter() - started
+    return timed
 
 
 @contextmanager
@@ -153,18 +156,8 @@ def _timed_judging() -> Iterator[defaultdict[str, float]]:
 
     spent: defaultdict[str, float] = defaultdict(float)
     originals = {name: getattr(bot.answer, name) for name in ("sentence_rows", "judge")}
-
-    def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                spent[name] += time.perf_counter() - started
-        return run
-
     for name, function in originals.items():
-        setattr(bot.answer, name, timed(name, function))
+        setattr(bot.answer, name, _timed(spent, name, function))
     try:
         yield spent
     finally:
