@@ -310,7 +310,10 @@ def _register_teaching() -> None:
         teach,
     )
 
-    for command in (report, teach, taught, forget, export_command, import_command):
+    from bot.cli_reader import reader_data, train_reader
+
+    for command in (report, teach, taught, forget, export_command, import_command,
+                    reader_data, train_reader):
         main.add_command(command)
 
 
