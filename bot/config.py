@@ -28,59 +28,112 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
-    seeds_dir: Path = PROJECT_ROOT / "seeds"
-    index_dir: Path = PROJECT_ROOT / "index"
-    data_dir: Path = PROJECT_ROOT / "data"
+    seeds_dir: Path = Field(
+        PROJECT_ROOT / "seeds",
+        description="The folder of articles: every `.txt`, `.md` and `.html` file in it is a "
+                    "document. A start after they change rebuilds the index.")
+    index_dir: Path = Field(
+        PROJECT_ROOT / "index",
+        description="Where the built index is kept (generation folders and `CURRENT`), with "
+                    "the model's OpenVINO export in `models/`. Read-only is allowed: the bot "
+                    "then builds in memory, with a warning.")
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="A writable folder of the process's own: the SQLite database (unless "
+                    "`BOT_DATABASE_URL` says otherwise), `voter.key`, the REPL's history and "
+                    "the Discord command-sync hash.")
 
-    # Embedding model: empty means the bundled all-MiniLM-L6-v2; otherwise a local folder.
-    model: str = ""
-    # "openvino" (default): an fp32 OpenVINO export of the same model, ~3x faster per
-    # question, falling back to torch if it cannot load; "torch": sentence-transformers as is.
-    backend: Backend = "openvino"
+    model: str = Field(
+        "",
+        description="The embedding model: empty means the bundled all-MiniLM-L6-v2; "
+                    "otherwise a local sentence-transformers folder.")
+    backend: Backend = Field(
+        "openvino",
+        description="`openvino`: an fp32 OpenVINO export of the same model, about 3x faster "
+                    "per question, falling back to torch if it cannot load; `torch`: "
+                    "sentence-transformers as it is.")
 
-    # Retrieval.
-    top_k: int = Field(3, ge=1, le=10)
-    max_question_chars: int = Field(500, ge=20, le=6000)
+    top_k: int = Field(
+        3, ge=1, le=10,
+        description="The most excerpts one answer (or one page of **More excerpts**) "
+                    "quotes; `ask --top` overrides it for one command.")
+    max_question_chars: int = Field(
+        500, ge=20, le=6000,
+        description="The longest question accepted; a longer one is refused in one line.")
 
-    # Distinct 👍 (and no operator's 👎) that teach an answer (README, "Teaching the bot").
-    teach_votes: int = Field(3, ge=1, le=1000)
+    teach_votes: int = Field(
+        3, ge=1, le=1000,
+        description="Distinct 👍 (and no operator's 👎) that teach an answer "
+                    "([Teaching the bot](teaching.md)).")
 
-    log_level: str = "WARNING"
+    log_level: str = Field(
+        "WARNING",
+        description="The log's level on standard error: `DEBUG`, `INFO`, `WARNING` or "
+                    "`ERROR`. The token is never logged, at any level.")
 
-    # Key for hashing voter ids; empty = a random key kept in data_dir/voter.key (SQLite
-    # only: with PostgreSQL every process must hash alike, so it must be set).
-    feedback_secret: SecretStr = SecretStr("")
+    feedback_secret: SecretStr = Field(
+        SecretStr(""),
+        description="The key voter ids are hashed with (HMAC-SHA256). Empty = a random key "
+                    "kept in `BOT_DATA_DIR/voter.key` (SQLite only: with PostgreSQL every "
+                    "process must hash alike, so it must be set, the same everywhere).")
 
-    # Where answers, votes and threads are kept: empty = SQLite in data_dir/bot.sqlite3; a
-    # file path = SQLite there; postgresql://… = a PostgreSQL server that several bot
-    # processes share.
-    database_url: str = ""
-    database_pool_size: int = Field(5, ge=1, le=100)  # PostgreSQL connections per process
-    # Seconds a write waits for another writer's lock before it is reported.
-    database_busy_timeout: float = Field(5.0, gt=0, le=600)
-    # PostgreSQL: seconds a read or write is retried while the server is unreachable
-    # (restart, failover) before it is reported.
-    database_retry_seconds: float = Field(10.0, ge=0, le=600)
+    database_url: str = Field(
+        "",
+        description="Where answers, votes, threads and taught answers are kept: empty = "
+                    "SQLite in `BOT_DATA_DIR/bot.sqlite3`; a file path = SQLite there; "
+                    "`postgresql://user:password@host:5432/dbname` = a PostgreSQL server "
+                    "that several bot processes share. A password in a bad URL is shown as "
+                    "`***`.")
+    database_pool_size: int = Field(
+        5, ge=1, le=100,
+        description="PostgreSQL connections per process. Processes × this must stay below "
+                    "the server's `max_connections`.")
+    database_busy_timeout: float = Field(
+        5.0, gt=0, le=600,
+        description="Seconds a write waits for another writer's lock before it is reported.")
+    database_retry_seconds: float = Field(
+        10.0, ge=0, le=600,
+        description="PostgreSQL: seconds a read or write is retried while the server is "
+                    "unreachable (restart, failover) before it is reported.")
 
-    # Discord front end.
-    discord_token: SecretStr = Field(SecretStr(""), validation_alias="DISCORD_TOKEN")
-    # Comma-separated guild ids for instant per-guild command sync; empty = global sync.
-    discord_guild_ids: str = Field("", validation_alias="DISCORD_GUILD_IDS")
-    # Seconds a user waits between /ask questions.
-    discord_cooldown: float = Field(5.0, ge=0, validation_alias="DISCORD_COOLDOWN_SECONDS")
-    # "" = one connection; "auto" or a number = AutoShardedBot with that many shards.
-    discord_shards: str = Field("", validation_alias="DISCORD_SHARDS")
-    # Several processes: the total number of shards, and this process's slice of them
-    # ("0-3", "0,2,4"; empty = all). See README, "Deployment".
-    discord_shard_count: int | None = Field(None, ge=1, validation_alias="DISCORD_SHARD_COUNT")
-    discord_shard_ids: str = Field("", validation_alias="DISCORD_SHARD_IDS")
-    # With the privileged Message Content intent, every message in a follow-up thread is a
-    # question; without it, only messages that mention the bot or reply to it are.
-    discord_message_content: bool = Field(False, validation_alias="DISCORD_MESSAGE_CONTENT")
-    # Seconds `python -m bot discord` keeps retrying (with backoff) when Discord cannot be
-    # reached at start, before giving up with a non-zero exit.
-    discord_connect_timeout: float = Field(300.0, gt=0,
-                                           validation_alias="DISCORD_CONNECT_TIMEOUT")
+    discord_token: SecretStr = Field(
+        SecretStr(""), validation_alias="DISCORD_TOKEN",
+        description="The bot's token from the Discord Developer Portal (**Bot**, **Reset "
+                    "Token**). Read once, never logged.")
+    discord_guild_ids: str = Field(
+        "", validation_alias="DISCORD_GUILD_IDS",
+        description="Comma-separated guild ids for instant per-guild command sync; empty = "
+                    "global sync, which Discord may take up to an hour to show.")
+    discord_cooldown: float = Field(
+        5.0, ge=0, validation_alias="DISCORD_COOLDOWN_SECONDS",
+        description="Seconds a user waits between two questions; the refusal says when to "
+                    "retry.")
+    discord_shards: str = Field(
+        "", validation_alias="DISCORD_SHARDS",
+        description="Empty = one connection; `auto` or a number = discord.py's "
+                    "`AutoShardedBot` with as many shards as Discord recommends, or that "
+                    "many. A number here is the same as `DISCORD_SHARD_COUNT`; `auto` cannot "
+                    "be combined with it.")
+    discord_shard_count: int | None = Field(
+        None, ge=1, validation_alias="DISCORD_SHARD_COUNT",
+        description="Several processes: the total number of shards, the same on every "
+                    "process ([Deployment]"
+                    "(discord.md#deployment-several-processes-one-postgresql)).")
+    discord_shard_ids: str = Field(
+        "", validation_alias="DISCORD_SHARD_IDS",
+        description="This process's slice of the shards: numbers and ranges (`0-3`, "
+                    "`0,2,4`), each below `DISCORD_SHARD_COUNT` and named once; empty = all "
+                    "of them.")
+    discord_message_content: bool = Field(
+        False, validation_alias="DISCORD_MESSAGE_CONTENT",
+        description="`true` only when the privileged Message Content intent is switched on "
+                    "for the bot in the Developer Portal: then every message in a follow-up "
+                    "thread is a question; without it, only messages that mention the bot "
+                    "or reply to it are.")
+    discord_connect_timeout: float = Field(
+        300.0, gt=0, validation_alias="DISCORD_CONNECT_TIMEOUT",
+        description="Seconds `python -m bot discord` keeps retrying (with backoff) when "
+                    "Discord cannot be reached at start, before giving up with exit code 2.")
 
     @field_validator("discord_guild_ids")
     @classmethod

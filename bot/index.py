@@ -54,7 +54,7 @@ BM25_DIR = "bm25"
 # a full scan costs about 0.4 ms, a tenth of a question, and grows with the corpus; IVF
 # stays near 0.1 ms. NPROBE lists, or as many as hold SCANNED vectors if that is more:
 # recall@10 >= 0.95 against exact search on clustered vectors from 20k to 1M (32 probes
-# alone give 0.94 at 60k), faster at 1M than HNSW for that recall (README, "Scale").
+# alone give 0.94 at 60k), faster at 1M than HNSW for that recall (docs/benchmark.md, "Scale").
 APPROX_ABOVE = 20_000
 NPROBE = 32
 SCANNED = 8_000  # what 32 of 4,000 lists hold at 1M: about 0.15 ms of dot products

@@ -151,7 +151,7 @@ def test_question_is_normalised() -> None:
 
 @pytest.mark.skipif(not DEV_SET.is_file(), reason="needs ../shared/eval/dev.jsonl")
 def test_dev_set_quality_floor(answerer: Answerer) -> None:
-    """Regression floors at the figures measured when the model was fitted (README,
+    """Regression floors at the figures measured when the model was fitted (docs/answering.md,
     "Answer quality"): a change that makes answers worse fails here."""
     report = evaluate(load_questions(DEV_SET), answerer_system(answerer))
     assert report.right_on_top >= 0.93, report.failures

@@ -120,4 +120,4 @@ def test_approximate_search_keeps_recall_on_clustered_vectors(answerer: Answerer
         ivf = vector_index(vectors, approx_above=0)
         assert type(ivf).__name__ == "IndexIVFFlat" and ivf.nprobe > NPROBE
         assert recall(ivf, vectors, questions, rng) >= 0.95, n
-    assert probes(1_000_000, 4_000) == NPROBE  # at 1M, as measured (README, "Scale")
+    assert probes(1_000_000, 4_000) == NPROBE  # at 1M, as measured (docs/benchmark.md, "Scale")

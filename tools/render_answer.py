@@ -1,5 +1,6 @@
 """Render the embed the bot sends for a question to docs/answer.png (HTML in headless
-Chromium), for the README. Usage: python tools/render_answer.py "QUESTION" [out.png]"""
+Chromium), for the README and docs/discord.md.
+Usage: python tools/render_answer.py "QUESTION" [out.png]"""
 
 from __future__ import annotations
 

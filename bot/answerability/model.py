@@ -61,7 +61,7 @@ class AnswerModel:
     # A question this close (cosine) to a taught one, asking for the same thing, gets the
     # taught answer (bot.teaching).
     taught_at: float = 1.0
-    # How it was fitted and what it scored (for the README and `python -m bot fit`).
+    # How it was fitted and what it scored (for docs/answering.md and `python -m bot fit`).
     notes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

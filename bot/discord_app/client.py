@@ -78,7 +78,7 @@ def make_bot(service: QAService, settings: Settings) -> AnyBot:
     bot: AnyBot
     if shards is None:
         bot = ArticleBot(**options)
-    else:  # all shards, or this process's slice of them (README, "Deployment")
+    else:  # all shards, or this process's slice of them (docs/discord.md, "Deployment")
         if settings.shard_ids:
             options["shard_ids"] = list(settings.shard_ids)
         bot = ShardedArticleBot(shard_count=None if shards == "auto" else shards, **options)

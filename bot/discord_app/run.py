@@ -50,7 +50,7 @@ def run_discord(settings: Settings) -> None:
     token = settings.discord_token.get_secret_value().strip()
     if not token:
         raise BotError("DISCORD_TOKEN is not set: copy .env.example to .env and paste the "
-                       "bot token from the Discord Developer Portal (README, 'Discord')")
+                       "bot token from the Discord Developer Portal (docs/discord.md)")
     store = open_store(settings)  # before the model loads: a database problem shows at once
     try:
         answerer, _ = open_answerer(settings)

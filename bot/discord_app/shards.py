@@ -68,7 +68,7 @@ class PacedShardedBot(commands.AutoShardedBot):
                 f"Discord allows {limits.remaining} more session starts in the next "
                 f"{limits.reset_after / 60_000:.0f} min and this process needs {needed}: "
                 "starting anyway would get the token reset. Start it after that; a restart "
-                "loop spends session starts (README, 'Deployment')")
+                "loop spends session starts (docs/discord.md, 'Deployment')")
         logger.info("shards identify %d at a time (max_concurrency); %d session starts left",
                     self.pacer.max_concurrency, limits.remaining)
 

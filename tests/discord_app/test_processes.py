@@ -1,5 +1,5 @@
-"""Two bot processes, one PostgreSQL database, through the stand-in: the deployment the
-README describes, run as an operator runs it (`python -m bot discord` in OS processes of
+"""Two bot processes, one PostgreSQL database, through the stand-in: the deployment
+docs/discord.md describes, run as an operator runs it (`python -m bot discord` in OS processes of
 their own, settings from the environment only), with four guilds on four shards. One
 process stops; a third takes its slice of shards and carries on with what the first one
 answered, while the second keeps serving its own."""

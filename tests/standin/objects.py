@@ -36,7 +36,7 @@ USE_EXTERNAL_EMOJIS = 1 << 18
 CREATE_PUBLIC_THREADS = 1 << 35
 SEND_MESSAGES_IN_THREADS = 1 << 38
 
-# What the README's invite link grants the bot's role; @everyone can only see channels.
+# What the invite link in docs/discord.md grants the bot's role; @everyone can only see channels.
 BOT_PERMISSIONS = (SEND_MESSAGES | SEND_MESSAGES_IN_THREADS | CREATE_PUBLIC_THREADS
                    | EMBED_LINKS | READ_MESSAGE_HISTORY | ADD_REACTIONS)
 EVERYONE_PERMISSIONS = VIEW_CHANNEL
