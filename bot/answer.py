@@ -1,14 +1,16 @@
 """Hits → ``Answer``: cited excerpts with the answering sentence marked, one of three ways.
 
-The answerability model (``bot.answerability``) scores every candidate sentence, ranks the
-passages by their best sentence, and gives the best one a confidence. Confident: the
-passages are quoted (``answered``). Unsure: the closest passage is quoted as such
-(``tentative``). Otherwise: "the article doesn't say" (``none``)."""
+The answerability model (``bot.answerability``) gives every candidate sentence a prior; the
+reader (``bot.reader``) reads the sentences with the best priors beside the question, for
+every question of a batch in one pass; the model then ranks the passages by their best
+sentence and gives the best one a confidence. Confident: the passages are quoted
+(``answered``), the answer's words marked when the reader found them. Unsure: the closest
+passage is quoted as such (``tentative``). Otherwise: "the article doesn't say" (``none``)."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -28,6 +30,8 @@ from bot.errors import InvalidQuestion
 from bot.followup import search_text
 from bot.index import Index
 from bot.overview import is_overview
+from bot.reader.pairs import Pair
+from bot.reader.runtime import PairReader, Reading
 from bot.retriever import Hit, Retriever, overlaps
 from bot.teaching import TaughtHolder
 from bot.text import has_word, normalize
@@ -52,6 +56,15 @@ class Excerpt:
     score: float  # the probability that its marked sentence answers (the sentence model)
     highlight: tuple[int, int]  # source offsets of the answering sentence, within start..end
     url: str | None = None
+    # Source offsets of the answer's words inside the marked sentence, as the reader read
+    # them ("more than $7 billion"); None when the sentence was not read.
+    answer: tuple[int, int] | None = None
+
+    @property
+    def answer_text(self) -> str | None:
+        if self.answer is None:
+            return None
+        return self.text[self.answer[0] - self.start : self.answer[1] - self.start]
 
     @property
     def citation(self) -> str:
@@ -84,6 +97,16 @@ class Answer:
     def tentative(self) -> bool:
         return self.status is Outcome.TENTATIVE
 
+    @property
+    def words(self) -> str | None:
+        """The answer's words as the reader found them in the first excerpt's marked
+        sentence ("more than $7 billion"), shown above a confident answer; None when the
+        answer is unsure or taught, or the sentence was not read."""
+        if not self.answered or self.taught or not self.excerpts:
+            return None
+        words = self.excerpts[0].answer_text
+        return " ".join(words.split()) if words and words.strip() else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
@@ -101,6 +124,8 @@ class Answer:
                     "end": e.end,
                     "score": round(e.score, 4),
                     "highlight": list(e.highlight),
+                    "answer": list(e.answer) if e.answer else None,
+                    "answer_text": e.answer_text,
                     "url": e.url,
                     "id": e.passage_id,
                 }
@@ -133,6 +158,8 @@ class Answerer:
     model: AnswerModel = field(default_factory=load_model)
     # Taught answers, swapped whole when one is taught or forgotten (bot.teaching).
     taught: TaughtHolder = field(default_factory=TaughtHolder)
+    # None: nothing is read, every sentence is judged on its prior (fitting starts so).
+    reader: PairReader | None = None
 
     @property
     def index(self) -> Index:
@@ -150,15 +177,25 @@ class Answerer:
         self, questions: Sequence[str], offset: int = 0, limit: int | None = None,
         histories: Sequence[Sequence[str]] | None = None,
     ) -> list[Answer]:
-        """Answers in order, with one batched encode for all questions. Raises
-        InvalidQuestion for the first question that cannot be searched."""
+        """Answers in order, with one batched encode and one batched reading for all
+        questions. Raises InvalidQuestion for the first question that cannot be searched."""
         cleaned = [clean_question(q, self.max_question_chars) for q in questions]
         histories = histories or [()] * len(cleaned)
         searches = [self._search_text(q, h) for q, h in zip(cleaned, histories, strict=True)]
         vectors = self.retriever.encode(searches)
         limit = limit or self.top_k
-        return [self._answer(question, search, vector, offset, limit)
-                for question, search, vector in zip(cleaned, searches, vectors, strict=True)]
+        taught = self.taught.current
+        found: list[tuple[Candidates, bool]] = []
+        for question, search, vector in zip(cleaned, searches, vectors, strict=True):
+            match = taught.match(search, vector) if taught is not None else None
+            if match is not None:
+                hits = [self.retriever.hit(row, vector) for row in match.rows]
+                found.append((self._candidates(question, search, hits), True))
+            else:
+                found.append((self.candidates(question, search, vector), False))
+        judged = self.judge_many([c for c, _ in found])
+        return [self._answer(j, offset, limit, taught=t)
+                for j, (_, t) in zip(judged, found, strict=True)]
 
     def candidates(self, question: str, search: str, vector: Any) -> Candidates:
         """The candidate passages for a question, with a row of features per sentence."""
@@ -171,15 +208,42 @@ class Answerer:
             Candidate(h.sentences, h.similarity, h.centred, h.lexical,
                       self.index.block_text(h.passage),
                       self.index.lexicon.of_document(h.passage.doc_id)) for h in hits])
-        return Candidates(asked, tuple(hits), tuple(rows))
+        # The reader reads the question as it was asked, or as searched when a follow-up
+        # takes its subject from the question before it; a question about the whole
+        # article is answered by the title's passages, whatever it reads.
+        read_as = question if is_overview(question) else search
+        return Candidates(asked, tuple(hits), tuple(rows), read_as)
 
-    def _answer(self, question: str, search: str, vector: Any, offset: int,
-                limit: int) -> Answer:
-        taught = self.taught.current
-        match = taught.match(search, vector) if taught is not None else None
-        if match is not None:
-            return self._taught_answer(question, search, vector, match.rows, offset, limit)
-        judged = judge(self.candidates(question, search, vector), self.model)
+    def judge_many(self, candidates: Sequence[Candidates]) -> list[Judged]:
+        """Each question's candidates judged: priors, then the best ``model.read`` of each
+        question read by the reader, all questions' sentences in one pass."""
+        plans = [plan_reading(c, self.model) for c in candidates]
+        pairs = [self.reading_pair(c, position) for c, plan in zip(candidates, plans, strict=True)
+                 for position in plan.chosen]
+        readings = iter(self.reader.read(pairs) if self.reader is not None and pairs else [])
+        judged = []
+        for c, plan in zip(candidates, plans, strict=True):
+            if self.reader is None:
+                read: dict[SentenceKey, Reading] = {}
+            else:
+                read = {plan.keys[p]: next(readings) for p in plan.chosen}
+            judged.append(judge(c, self.model, plan, read))
+        return judged
+
+    def reading_pair(self, candidates: Candidates, position: int) -> Pair:
+        """What the reader reads for flat sentence ``position`` of ``candidates``."""
+        hit, i = candidates.locate(position)
+        return Pair(candidates.read_as, hit.sentences[i],
+                    self.index.sentence_before(hit.passage, i))
+
+    def _answer(self, judged: Judged, offset: int, limit: int, taught: bool) -> Answer:
+        question = judged.question.text
+        page: Sequence[Scored]
+        if taught:
+            page = judged.ranked[offset : offset + limit]
+            return Answer(question, Outcome.ANSWERED, tuple(self._excerpt(s) for s in page),
+                          judged.confidence, has_more=len(judged.ranked) > offset + len(page),
+                          taught=True)
         status = self.model.outcome(judged.confidence, judged.on_topic)
         if is_overview(question) and judged.ranked:
             status = Outcome.ANSWERED  # the passages closest to the title are the answer
@@ -200,18 +264,8 @@ class Answerer:
         operator picks from to teach an answer."""
         question = clean_question(question, self.max_question_chars)
         vector = self.retriever.encode([question])[0]
-        judged = judge(self.candidates(question, question, vector), self.model)
+        judged = self.judge_many([self.candidates(question, question, vector)])[0]
         return [self._excerpt(s) for s in judged.ranked[:count]]
-
-    def _taught_answer(self, question: str, search: str, vector: Any, rows: Sequence[int],
-                       offset: int, limit: int) -> Answer:
-        """The taught passages, ranked and marked by the model, answered as such."""
-        hits = [self.retriever.hit(row, vector) for row in rows]
-        judged = judge(self._candidates(question, search, hits), self.model)
-        page = judged.ranked[offset : offset + limit]
-        return Answer(question, Outcome.ANSWERED, tuple(self._excerpt(s) for s in page),
-                      judged.confidence, has_more=len(judged.ranked) > offset + len(page),
-                      taught=True)
 
     def _search_text(self, question: str, history: Sequence[str]) -> str:
         """A question about the whole article is searched as its title; a follow-up
@@ -223,6 +277,12 @@ class Answerer:
     def _excerpt(self, scored: Scored) -> Excerpt:
         passage = scored.hit.passage
         doc = self.index.document(passage.doc_id)
+        marked = scored.marked
+        highlight = passage.sentences[marked]
+        reading = scored.readings[marked]
+        answer = None
+        if reading is not None and reading.span is not None:
+            answer = (highlight[0] + reading.span[0], highlight[0] + reading.span[1])
         return Excerpt(
             passage_id=passage.id,
             doc=passage.doc_id,
@@ -232,18 +292,23 @@ class Answerer:
             end=passage.end,
             text=passage.text,
             score=scored.probability,
-            highlight=passage.sentences[scored.marked],
+            highlight=highlight,
             url=doc.url,
+            answer=answer,
         )
+
+
+SentenceKey = tuple[str, int, int]  # a sentence of the corpus: document, source span
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A candidate passage with its sentences' features and log-odds."""
+    """A candidate passage with its sentences' features, readings and log-odds."""
 
     hit: Hit
     rows: Any  # NDArray: a row of SENTENCE_FEATURES per sentence
-    logits: Any  # NDArray: the sentence model's log-odds per sentence
+    logits: Any  # NDArray: the reading model's log-odds per sentence
+    readings: tuple[Reading | None, ...] = ()  # per sentence, when the reader read it
 
     @cached_property
     def logit(self) -> float:
@@ -285,27 +350,76 @@ class Candidates:
     question: Question
     hits: tuple[Hit, ...]
     rows: tuple[Any, ...]  # NDArray per hit
+    read_as: str = ""  # the question as the reader reads it
+
+    @cached_property
+    def bounds(self) -> Any:
+        """Where each hit's sentences start in the flat list of every candidate sentence."""
+        return np.cumsum([0, *(len(r) for r in self.rows)])
+
+    def locate(self, position: int) -> tuple[Hit, int]:
+        """The hit and sentence number of flat sentence ``position``."""
+        h = int(np.searchsorted(self.bounds, position, side="right")) - 1
+        return self.hits[h], position - int(self.bounds[h])
 
 
-def judge(candidates: Candidates, model: AnswerModel) -> Judged:
+@dataclass(frozen=True)
+class Plan:
+    """What the reader should read for one question: every candidate sentence's prior and
+    key (flat, in the hits' order), and the positions chosen, best prior first."""
+
+    prior: Any  # NDArray
+    keys: tuple[SentenceKey, ...]
+    chosen: tuple[int, ...]
+
+
+def plan_reading(candidates: Candidates, model: AnswerModel) -> Plan:
+    """The ``model.read`` sentences with the best priors, each sentence once (overlapping
+    windows share sentences)."""
+    rows = candidates.rows
+    prior = model.sentence.logit(np.vstack(rows)) if rows else np.zeros(0)
+    keys = tuple((h.passage.doc_id, s, e) for h in candidates.hits for s, e in h.passage.sentences)
+    chosen: list[int] = []
+    seen: set[SentenceKey] = set()
+    for position in np.argsort(-prior, kind="stable"):
+        key = keys[int(position)]
+        if key not in seen:
+            seen.add(key)
+            chosen.append(int(position))
+            if len(chosen) == model.read:
+                break
+    return Plan(prior, keys, tuple(chosen))
+
+
+def judge(candidates: Candidates, model: AnswerModel, plan: Plan | None = None,
+          readings: Mapping[SentenceKey, Reading] | None = None) -> Judged:
     """Every candidate passage scored by ``model``, best first (of overlapping windows, the
-    better one), and the confidence that the first one answers."""
+    better one), and the confidence that the first one answers. ``readings``: what the
+    reader made of the sentences it read (none: each sentence judged on its prior)."""
     hits, rows = candidates.hits, candidates.rows
+    plan = plan or plan_reading(candidates, model)
+    readings = readings or {}
+    found = [readings.get(k) for k in plan.keys]
+    reader = np.array([r.logit if r is not None else 0.0 for r in found])
+    unread = np.array([r is None for r in found], dtype=np.float64)
     # One product for every sentence of every candidate, split back per candidate.
-    every = model.sentence.logit(np.vstack(rows)) if rows else np.zeros(0)
-    bounds = np.cumsum([0, *(len(r) for r in rows)])
+    every = (model.reading.logit(np.column_stack([plan.prior, reader, unread]))
+             if len(found) else np.zeros(0))
+    bounds = candidates.bounds
     logits = [every[a:b] for a, b in itertools.pairwise(bounds)]
     ranked: list[Scored] = []
     strongest = [float(x.max()) if len(x) else -np.inf for x in logits]
     for i in sorted(range(len(hits)), key=lambda i: -strongest[i]):
         if not any(overlaps(hits[i].passage, s.hit.passage) for s in ranked):
-            ranked.append(Scored(hits[i], rows[i], logits[i]))
+            ranked.append(Scored(hits[i], rows[i], logits[i],
+                                 tuple(found[bounds[i] : bounds[i + 1]])))
     if not ranked:
         return Judged(candidates.question, (), 0.0, 0.0)
     best = ranked[0].logit
     rival = max((s.logit for s in ranked[1:]), default=best - RIVAL_ABSENT)
-    row = answer_row(candidates.question, best, rival)
-    topic = topic_row(candidates.question, rows)
+    strongest_reading = max((r.logit for r in readings.values()), default=0.0)
+    row = answer_row(candidates.question, best, rival, strongest_reading)
+    topic = topic_row(candidates.question, rows, strongest_reading)
     return Judged(candidates.question, tuple(ranked),
                   float(sigmoid(model.answer.logit(row[None])[0])),
                   float(sigmoid(model.topic.logit(topic[None])[0])), row, topic)

@@ -142,52 +142,52 @@ CHECK_SETS = (PROJECT_ROOT / "bench/holdout.jsonl", SHARED_DEV,
               help="Where to write the model (default: the one the bot uses).")
 @click.pass_obj
 def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | None) -> None:
-    """Fit the answerability model on the bank's fitting part; report and save it."""
+    """Fit the answerability model on the calibration articles and the bank's fitting
+    part; report it on the validation articles and the question sets; save it."""
     from dataclasses import replace
 
-    from bot.answerability.fit import figures, fit, judge_all
+    from bot.answerability.fit import teaching_effect
     from bot.answerability.model import MODEL_FILE, AnswerModel
+    from bot.answerability.refit import cached_reader, measure, refit, tiktok_sets
     from bot.evaluate import load_questions, split
 
     questions = load_questions(bank)
     if not split(questions, "fit"):
         raise BotError(f"{bank} has no questions with \"split\": \"fit\"")
-    answerer = _open(settings, AnswerModel.blank())
-    model = fit(answerer, split(questions, "fit"), log=lambda line: click.echo(line, err=True))
-    answerer = replace(answerer, model=model)
-    click.echo(f"thresholds: answered ≥ {model.answered_at:.3f}, tentative ≥ "
-               f"{model.tentative_at:.3f}, on topic ≥ {model.topic_at:.3f}, taught ≥ "
-               f"{model.taught_at:.3f}")
-    click.echo("set                 on top  right+conf  ranked 1st  unans.conf  unans.tent  "
-               "off-topic quoted")
-    rows = [("fit (cross-val.)", model.notes["cross_validated"])]
-    for name, part in [(f"{bank.stem} val", split(questions, "val"))] + [
-            (path.stem, load_questions(path)) for path in check if path.is_file()]:
-        judged = judge_all(answerer, model, part)
-        rows.append((name, figures(judged, model.answered_at, model.tentative_at,
-                                   model.topic_at)))
-    for name, f in rows:
-        click.echo(f"{name:18}  {f['right_on_top']:6.2f}  {f['right_confident']:10.2f}  "
-                   f"{f['ranked_first']:10.2f}  {f['unanswerable_confident']:10.2f}  "
-                   f"{f['unanswerable_tentative']:10.2f}  {f['offtopic_quoted']:>3} of "
-                   f"{f['offtopic']}")
-    from bot.answerability.fit import teaching_effect
-
-    effect = teaching_effect(answerer, split(questions, "fit"), split(questions, "val"))
-    click.echo(f"taught answers: matched at similarity ≥ {model.taught_at:.3f}; teaching the "
-               f"{effect['taught']} fitting questions answered wrongly or tentatively makes "
-               f"{effect['became_right_confident']} of {effect['checked_answerable']} "
-               f"validation answerables right and confident "
-               f"({effect['right_confident_before']} → {effect['right_confident_after']}); "
-               f"unanswerable ones newly answered: {effect['unanswerable_newly_answered']}")
-    model.notes["teaching"] = effect
-    click.echo("reliability (cross-validated): predicted → observed")
-    for row in model.notes["reliability"]:
-        click.echo(f"  {row['from']:.1f}–{row['to']:.1f}: {row['predicted']:.2f} → "
-                   f"{row['observed']:.2f}  ({row['questions']} questions)")
+    answerer, cache = cached_reader(_open(settings, AnswerModel.blank()), settings)
+    try:
+        model = refit(answerer, settings, log=lambda line: click.echo(line, err=True),
+                      bank=bank)
+        answerer = replace(answerer, model=model)
+        click.echo(f"reads {model.read} sentences a question; thresholds: answered ≥ "
+                   f"{model.answered_at:.2f}, tentative ≥ {model.tentative_at:.2f}, on topic "
+                   f"≥ {model.topic_at:.3f}, taught ≥ {model.taught_at:.3f}")
+        results = measure(answerer, settings, model, tiktok_sets(bank, check),
+                          log=lambda line: click.echo(line, err=True))
+    finally:
+        cache.save()
+    click.echo(figures_table(model.notes["in_sample"], results))
+    model.notes["validation"] = {**results["articles"], **results["sets"]}
+    model.notes["teaching"] = teaching_effect(answerer, split(questions, "fit"),
+                                              split(questions, "val"))
     target = out or MODEL_FILE
     target.write_text(model.to_json(), encoding="utf-8")
     click.echo(f"wrote {target}")
+
+
+def figures_table(in_sample: dict[str, Any], results: dict[str, Any]) -> str:
+    """The fitting and measured figures, a row per set."""
+    lines = ["set                         on top  right+conf  ranked 1st  unans.conf  "
+             "unans.tent  off-topic quoted"]
+    rows = [(f"{name} (fitted on)", f) for name, f in in_sample.items()]
+    rows += [(f"{name} (validation)", f) for name, f in results["articles"].items()]
+    rows += list(results["sets"].items())
+    for name, f in rows:
+        lines.append(f"{name[:26]:26}  {f['right_on_top']:6.2f}  {f['right_confident']:10.2f}  "
+                     f"{f['ranked_first']:10.2f}  {f['unanswerable_confident']:10.2f}  "
+                     f"{f['unanswerable_tentative']:10.2f}  {f['offtopic_quoted']:>3} of "
+                     f"{f['offtopic']}")
+    return "\n".join(lines)
 
 
 @main.command("discord")
@@ -301,6 +301,7 @@ def _text_block(answer: Answer) -> str:
 
 
 def _register_teaching() -> None:
+    from bot.cli_reader import reader_data, train_reader
     from bot.cli_teaching import (
         export_command,
         forget,
@@ -309,8 +310,6 @@ def _register_teaching() -> None:
         taught,
         teach,
     )
-
-    from bot.cli_reader import reader_data, train_reader
 
     for command in (report, teach, taught, forget, export_command, import_command,
                     reader_data, train_reader):

@@ -179,6 +179,27 @@ class Index:
         """The text of the passage's whole block (every window of a long paragraph)."""
         return " ".join(p.text for p in self._blocks[(passage.doc_id, passage.block)])
 
+    def sentence_before(self, passage: Passage, i: int) -> str:
+        """The sentence before sentence ``i`` of ``passage`` in its block (its paragraph,
+        with the paragraph introducing it), or "" for the block's first: what the reader
+        reads beside a sentence, to know what its "it" or "they" is."""
+        return self._before.get(self.sentence_rows[self._rows[passage.id]][i], "")
+
+    @cached_property
+    def _before(self) -> dict[int, str]:
+        """Sentence row → the text of the sentence before it in its block."""
+        found: dict[int, str] = {}
+        for members in self._blocks.values():
+            spans: dict[int, tuple[int, str]] = {}  # row: (start, text)
+            for p in members:
+                rows = self.sentence_rows[self._rows[p.id]]
+                for (s, e), row in zip(p.sentences, rows, strict=True):
+                    spans[row] = (s, p.text[s - p.start : e - p.start])
+            ordered = sorted(spans.items(), key=lambda item: item[1][0])
+            for (row, _), (_, (_, text)) in zip(ordered[1:], ordered, strict=False):
+                found[row] = text
+        return found
+
     def passage_row(self, passage_id: str) -> int | None:
         """The position of the passage with this id, or None when the index has none."""
         return self._rows.get(passage_id)

@@ -20,6 +20,7 @@ from bot.encoding import Embedder
 from bot.errors import BotError
 from bot.index import LoadReport, Manifest, Progress, build_index, ensure_index
 from bot.ingest import load_documents
+from bot.reader.runtime import Reader
 from bot.retriever import Retriever
 
 if TYPE_CHECKING:  # the one-shot CLI has no database to open unless one exists
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 def open_answerer(
     settings: Settings, progress: Progress | None = None, rebuild: bool = False,
     embedder: Embedder | None = None, model: AnswerModel | None = None,
+    reader: Reader | None = None,
 ) -> tuple[Answerer, LoadReport]:
     """An answerer over a fresh index: loaded if current, (re)built otherwise."""
     embedder = embedder or Embedder(settings.model, settings.backend, settings.model_cache)
@@ -50,6 +52,7 @@ def open_answerer(
         top_k=settings.top_k,
         max_question_chars=settings.max_question_chars,
         model=model or load_model(),
+        reader=reader or Reader(cache_dir=settings.model_cache / "reader-compiled"),
     )
     return answerer, report
 
@@ -147,8 +150,10 @@ class QAService:
         if not self._reindexing.acquire(blocking=False):
             raise BotError("a rebuild is already running; try again when it has finished")
         try:
-            answerer, _ = open_answerer(self.settings, rebuild=True,
-                                        embedder=self.answerer.retriever.embedder)
+            current = self.answerer
+            answerer, _ = open_answerer(
+                self.settings, rebuild=True, embedder=current.retriever.embedder,
+                reader=current.reader if isinstance(current.reader, Reader) else None)
             self.answerer = answerer  # one reference swap: readers see old or new, whole
             self.teacher.refresh(force=True)  # taught answers checked against the new index
             logger.info("reindexed: %d passages", answerer.index.manifest.passages)

@@ -6,9 +6,11 @@ Two levels, one per model (``bot.answerability.model``):
   question? Similarity and term coverage speak for it; a kind of answer it lacks, a name or a
   time its paragraph never mentions speak against it. The sentence model ranks sentences,
   and a passage by its best sentence.
+- ``READING_FEATURES``, one row per candidate sentence: its prior (the sentence model's
+  log-odds) beside what the reader (``bot.reader``) made of it, when it was read.
 - ``ANSWER_FEATURES``, one row per question, from the best sentence and the field it beat:
-  is that best sentence really an answer? Its sentence score, its lead over the best other
-  passage, and how much of the question the corpus knows at all.
+  is that best sentence really an answer? Its score, its lead over the best other passage,
+  how much of the question the corpus knows at all, and the reader's strongest reading.
 
 Nothing here decides: a name the passage lacks or a year it doesn't mention is a feature
 with a fitted weight, not a veto."""
@@ -47,10 +49,17 @@ SENTENCE_FEATURES = (
     "role_missing",  # "who is the CEO of X" and the passage never says CEO
     "introduces",  # the sentence ends in a colon: it introduces what follows
 )
+# A sentence's prior (the sentence model's log-odds), beside what the reader made of it.
+READING_FEATURES = (
+    "prior",  # the sentence model's log-odds
+    "reader",  # the reader's log-odds that it answers; 0 when it was not read
+    "unread",  # 1 when the sentence was not among those read (its prior was too low)
+)
 ANSWER_FEATURES = (
-    "sentence_logit",  # the sentence model's log-odds for the best sentence
+    "sentence_logit",  # the reading model's log-odds for the best sentence
     "margin",  # ... minus those of the best sentence in another passage
     "known",  # share of the question's words (IDF-weighted) the corpus has, or a synonym
+    "reader",  # the reader's highest log-odds for any sentence read
 )
 # Is the question about the corpus's subject at all? Off-topic questions (the weather,
 # arithmetic) are never quoted, not even tentatively.
@@ -59,6 +68,7 @@ TOPIC_FEATURES = (
     "known",
     "best_coverage",  # the highest expanded coverage any candidate sentence reaches
     "names_unknown",  # share of the question's names the corpus never mentions
+    "reader",  # the reader's highest log-odds for any sentence read
 )
 
 T = TypeVar("T")
@@ -196,20 +206,22 @@ def sentence_rows(question: Question, candidates: Sequence[Candidate]
     return [matrix[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def answer_row(question: Question, logit: float, rival: float) -> NDArray[np.float64]:
-    """The row of ``ANSWER_FEATURES`` for the best sentence (log-odds ``logit``) and the
-    best in another passage (``rival``)."""
-    return np.array([logit, logit - rival, _known(question)], dtype=np.float64)
+def answer_row(question: Question, logit: float, rival: float, reader: float
+               ) -> NDArray[np.float64]:
+    """The row of ``ANSWER_FEATURES`` for the best sentence (log-odds ``logit``), the best in
+    another passage (``rival``) and the reader's highest log-odds (``reader``)."""
+    return np.array([logit, logit - rival, _known(question), reader], dtype=np.float64)
 
 
-def topic_row(question: Question, rows: Sequence[NDArray[np.float64]]
+def topic_row(question: Question, rows: Sequence[NDArray[np.float64]], reader: float
               ) -> NDArray[np.float64]:
-    """The row of ``TOPIC_FEATURES``, from every candidate sentence's row."""
+    """The row of ``TOPIC_FEATURES``, from every candidate sentence's row and the reader's
+    highest log-odds."""
     every = np.vstack(rows) if rows else np.zeros((1, len(SENTENCE_FEATURES)))
     at = SENTENCE_FEATURES.index
     return np.array([every[:, at("similarity")].max(), _known(question),
                      every[:, at("coverage_expanded")].max(),
-                     _share(question.names, lambda n: not n)], dtype=np.float64)
+                     _share(question.names, lambda n: not n), reader], dtype=np.float64)
 
 
 def _known(question: Question) -> float:

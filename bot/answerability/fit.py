@@ -1,60 +1,113 @@
-"""`python -m bot fit`: fit the answerability model on the question bank's fitting part and
-write ``model.json``. scikit-learn is imported here and nowhere on the question path.
+"""`python -m bot fit`: fit the answerability model across articles and write ``model.json``.
+scikit-learn is imported here and nowhere on the question path.
 
-1. Every fitting question goes through the real retrieval; each candidate sentence gets its
-   row of SENTENCE_FEATURES and a label (is it an answering sentence of the bank?).
-2. The sentence model: a logistic regression over those rows (standardised, L2).
-3. The answer model: a logistic regression over one row of ANSWER_FEATURES per question,
-   labelled "the first passage holds the answer". Its rows come from sentence models fitted
-   on the other folds (5-fold by question), so it learns how far to trust the sentence
-   model on questions that model has not seen.
-4. The topic model: a logistic regression over one row of TOPIC_FEATURES per question,
-   labelled "not off-topic".
-5. ``taught_at``, the similarity at which a question gets a taught answer: each fitting
-   question is matched against all the other answerable ones, taught with the passages
-   holding their answering sentences (leave-one-out); the threshold is the lowest at which
-   every match is to a question with the same answer and no unanswerable question is
-   matched, plus ``MARGIN``.
-6. Thresholds, from cross-validated probabilities on the fitting part: ``answered_at`` is
-   the lowest confidence at which at most ``MAX_UNANSWERABLE_CONFIDENT`` of the
-   unanswerable questions are answered; ``tentative_at`` keeps ``TENTATIVE_KEEPS`` of the
-   rightly ranked answerable questions quoted; ``topic_at`` lies above every off-topic
-   question. Each sits ``MARGIN`` inside the line the fitting part draws."""
+The fitting data is every question of the reader's ``calibrate`` articles, each article
+indexed alone as the bot indexes ``seeds/`` (``bot.answerability.articles``), and the bank's
+fitting part on the TikTok post: questions the reader never trained on, so its readings
+there are what it will make of a new article. The two halves weigh the same in total (the
+bank's 153 questions against some 1,500), so neither the post nor Wikipedia sets the line
+alone. Off-topic questions: the bank's, and questions of one article asked of another.
+
+1. The *sentence model*: a logistic regression over every candidate sentence's
+   SENTENCE_FEATURES (standardised, L2), labelled "holds an answer": the prior.
+2. The reader reads the ``MAX_READ`` sentences with the best priors of every question
+   (readings cached per reader, ``ReadingCache``).
+3. ``read``, how many of them the product reads: the fewest whose ranking is within
+   ``READ_TOLERANCE`` of reading them all (each one read costs time on the question path).
+4. The *reading model*: the prior beside the reader's log-odds (READING_FEATURES).
+5. The *answer model*: one row of ANSWER_FEATURES per question, labelled "the first passage
+   holds the answer"; the *topic model*: TOPIC_FEATURES, labelled "not off-topic".
+6. ``topic_at`` lies above every off-topic question of the bank and above
+   ``1 - OFFTOPIC_ABOVE`` of the others; ``answered_at`` and ``tentative_at`` are where the
+   stated ``Costs`` of the outcomes, summed over the fitting questions, are lowest.
+7. ``taught_at``, the similarity at which a question gets a taught answer (leave-one-out
+   over the bank's fitting part, as before)."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import json
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.answerability.features import ANSWER_FEATURES, SENTENCE_FEATURES, TOPIC_FEATURES
-from bot.answerability.model import MODEL_VERSION, AnswerModel, Linear, sigmoid
+from bot.answerability.features import (
+    ANSWER_FEATURES,
+    READING_FEATURES,
+    SENTENCE_FEATURES,
+    TOPIC_FEATURES,
+)
+from bot.answerability.model import AnswerModel, Linear, sigmoid
 from bot.evaluate import EvalQuestion
+from bot.reader.pairs import Pair
+from bot.reader.runtime import Reading
 
 if TYPE_CHECKING:
     from bot.answer import Answerer, Candidates, Judged
+    from bot.reader.runtime import PairReader
     from bot.teaching import TaughtSet
 
-FOLDS = 5
-C = 1.0  # inverse L2 strength for both regressions, on standardised features
-MAX_UNANSWERABLE_CONFIDENT = 0.05
-TENTATIVE_KEEPS = 0.95
+logger = logging.getLogger(__name__)
+
+C = 1.0  # inverse L2 strength for every regression, on standardised features
+MAX_READ = 12
+READ_CHOICES = (4, 6, 8, 10, 12)
+READ_TOLERANCE = 0.01  # of the weighted share of answerable questions ranked right
+OFFTOPIC_ABOVE = 0.01
+CROSS_QUESTIONS = 24  # questions of each other article asked of an article, as off-topic
 MARGIN = 0.02
+BATCH = 64  # questions judged together (one reading pass)
 Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class Costs:
+    """What each outcome costs the person who asked, in units of "a right answer shown as
+    unsure" (they read it and judge it themselves: 1). A confident quote that does not
+    answer costs 4: it is believed, or found out and trust in every later answer is lost.
+    A false "the article doesn't say" costs 3: the person gives up on an answer that is
+    there. A wrong passage shown as unsure costs 0.5 for an unanswerable question (a glance,
+    then dismissed) and 2 for an answerable one (the answer was missed, though the hedge
+    and "more excerpts" leave a way to it). An off-topic question quoted at all costs 4."""
+
+    confident_wrong: float = 4.0
+    hedged_right: float = 1.0
+    hedged_wrong_unanswerable: float = 0.5
+    hedged_wrong_answerable: float = 2.0
+    missed: float = 3.0
+    offtopic_quoted: float = 4.0
+
+    def of(self, answerable: bool, offtopic: bool, right: bool, outcome: str) -> float:
+        if outcome == "none":
+            return self.missed if answerable else 0.0
+        if offtopic:
+            return self.offtopic_quoted
+        if outcome == "answered":
+            return 0.0 if right else self.confident_wrong
+        if right:
+            return self.hedged_right
+        return self.hedged_wrong_answerable if answerable else self.hedged_wrong_unanswerable
+
+
+COSTS = Costs()
+
+
+@dataclass(frozen=True)
 class Example:
-    """A question with its candidates and, per candidate, which sentences answer it."""
+    """A question with its candidates, which of their sentences answer it, where it comes
+    from (``group``: "bank" or an article) and how much it weighs in fitting."""
 
     question: EvalQuestion
     candidates: Candidates
     labels: tuple[NDArray[np.int8], ...]
+    group: str
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,9 +119,15 @@ class Judgement:
     confidence: float
     on_topic: float
     right: bool
+    group: str = ""
+    weight: float = 1.0
 
 
-def examples(answerer: Answerer, questions: Sequence[EvalQuestion]) -> list[Example]:
+# --- the data ---------------------------------------------------------------------------
+
+def examples(answerer: Answerer, questions: Sequence[EvalQuestion], group: str = "",
+             weight: float = 1.0) -> list[Example]:
+    """Each question's candidates over ``answerer``'s index, labelled."""
     from bot.text import normalize
 
     vectors = answerer.retriever.encode([normalize(q.q) for q in questions])
@@ -77,50 +136,162 @@ def examples(answerer: Answerer, questions: Sequence[EvalQuestion]) -> list[Exam
         candidates = answerer.candidates(normalize(q.q), normalize(q.q), vector)
         labels = tuple(np.array([q.answerable and q.is_marked(s) for s in h.sentences],
                                 dtype=np.int8) for h in candidates.hits)
-        found.append(Example(q, candidates, labels))
+        found.append(Example(q, candidates, labels, group, weight))
     return found
 
 
-def fit(answerer: Answerer, questions: Sequence[EvalQuestion], log: Log) -> AnswerModel:
-    """The model fitted on ``questions`` (the bank's fitting part), with its
-    cross-validated figures in ``notes``."""
-    data = examples(answerer, questions)
-    log(f"{len(data)} questions, {sum(len(r) for e in data for r in e.candidates.rows)} "
-        "candidate sentences")
-    folds = _folds(len(data))
-    answer_rows = np.zeros((len(data), len(ANSWER_FEATURES)))
-    topic_rows = np.zeros((len(data), len(TOPIC_FEATURES)))
-    rights = np.zeros(len(data), dtype=np.int8)
-    for train, test in folds:
-        sentence = fit_sentence_model([data[i] for i in train])
-        for i in test:
-            probe, rights[i] = _judge(data[i], AnswerModel.blank(sentence=sentence))
-            answer_rows[i], topic_rows[i] = probe.answer_features, probe.topic_features
-    on_topic = np.array([not e.question.offtopic for e in data], dtype=np.int8)
-    # Cross-validated probabilities: the question-level models fitted on the other folds.
-    confidence, topic = np.zeros(len(data)), np.zeros(len(data))
-    for train, test in folds:
-        confidence[test] = sigmoid(_logistic(answer_rows[train], rights[train],
-                                             ANSWER_FEATURES).logit(answer_rows[test]))
-        topic[test] = sigmoid(_logistic(topic_rows[train], on_topic[train],
-                                        TOPIC_FEATURES).logit(topic_rows[test]))
-    judged = [Judgement(e.question, float(c), float(t), bool(r))
-              for e, c, t, r in zip(data, confidence, topic, rights, strict=True)]
-    answered_at, tentative_at, topic_at = thresholds(judged)
-    taught_at = teaching_threshold(answerer, questions)
-    return AnswerModel(
-        MODEL_VERSION, fit_sentence_model(data),
-        _logistic(answer_rows, rights, ANSWER_FEATURES),
-        _logistic(topic_rows, on_topic, TOPIC_FEATURES),
-        answered_at, tentative_at, topic_at, taught_at,
+def offtopic(question: EvalQuestion) -> EvalQuestion:
+    """``question`` asked of an article about something else: off-topic there."""
+    return EvalQuestion(question.q, (), "offtopic", split=question.split, fact=question.fact)
+
+
+def cross_questions(sets: dict[str, Sequence[EvalQuestion]], count: int = CROSS_QUESTIONS,
+                    seed: int = 0) -> dict[str, list[EvalQuestion]]:
+    """For each set, ``count`` questions drawn from every other set (off-topic there)."""
+    rng = random.Random(seed)
+    found: dict[str, list[EvalQuestion]] = {}
+    for name in sets:
+        found[name] = [offtopic(q) for other, questions in sets.items() if other != name
+                       for q in rng.sample(list(questions), min(count, len(questions)))]
+    return found
+
+
+# --- fitting ------------------------------------------------------------------------------
+
+def fit(data: Sequence[tuple[Answerer, Sequence[Example]]], log: Log,
+        bank_answerer: Answerer | None = None,
+        bank_questions: Sequence[EvalQuestion] = ()) -> AnswerModel:
+    """The model fitted on ``data``: each answerer (with the reader) with its examples."""
+    on_topic = [e for _, group in data for e in group if not e.question.offtopic]
+    log(f"{len(on_topic)} on-topic questions "
+        f"({sum(not e.question.answerable for e in on_topic)} unanswerable), "
+        f"{sum(e.question.offtopic for _, g in data for e in g)} off-topic; "
+        f"{sum(len(r) for e in on_topic for r in e.candidates.rows)} candidate sentences")
+    sentence = _logistic(np.vstack([r for e in on_topic for r in e.candidates.rows]),
+                         np.concatenate([lab for e in on_topic for lab in e.labels]),
+                         SENTENCE_FEATURES, _sentence_weights(on_topic))
+    prior = AnswerModel.blank(sentence=sentence, read=MAX_READ)
+    log(f"reading the {MAX_READ} best sentences of every question")
+    readings = [(answerer, examples_, _read(answerer, prior, examples_))
+                for answerer, examples_ in data]
+    read, scores = choose_read(readings, sentence, log)
+    reading_rows, reading_labels, reading_weights = [], [], []
+    for _, group, read_by in readings:
+        for e, plan_and_reads in zip(group, read_by, strict=True):
+            if e.question.offtopic:
+                continue
+            rows = _reading_rows(e, sentence, plan_and_reads, read)
+            reading_rows.append(rows)
+            reading_labels.append(np.concatenate(e.labels))
+            reading_weights.append(np.full(len(rows), e.weight))
+    reading = _logistic(np.vstack(reading_rows), np.concatenate(reading_labels),
+                        READING_FEATURES, np.concatenate(reading_weights))
+    model = replace(prior, reading=reading, read=read)
+    judged = _judge_read(model, readings)
+    answer_rows = np.vstack([j.answer_features for j, e in judged if not e.question.offtopic])
+    rights = np.array([_right(j, e.question) for j, e in judged if not e.question.offtopic])
+    answer_weights = np.array([e.weight for _, e in judged if not e.question.offtopic])
+    answer = _logistic(answer_rows, rights, ANSWER_FEATURES, answer_weights)
+    topic = _logistic(np.vstack([j.topic_features for j, _ in judged]),
+                      np.array([not e.question.offtopic for _, e in judged]),
+                      TOPIC_FEATURES, np.array([e.weight for _, e in judged]))
+    model = replace(model, answer=answer, topic=topic)
+    judgements = [
+        Judgement(e.question, float(sigmoid(model.answer.logit(j.answer_features[None])[0])),
+                  float(sigmoid(model.topic.logit(j.topic_features[None])[0])),
+                  _right(j, e.question), e.group, e.weight) for j, e in judged]
+    answered_at, tentative_at, topic_at = thresholds(judgements)
+    taught_at = (teaching_threshold(bank_answerer, bank_questions)
+                 if bank_answerer is not None and bank_questions else 1.0)
+    groups = sorted({j.group for j in judgements})
+    return replace(
+        model, answered_at=answered_at, tentative_at=tentative_at, topic_at=topic_at,
+        taught_at=taught_at,
         notes={"fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
-               "fitted_on": f"{len(data)} questions",
-               "cross_validated": figures(judged, answered_at, tentative_at, topic_at),
-               "reliability": reliability(judged)})
+               "fitted_on": {g: sum(j.group == g and not j.question.offtopic
+                                    for j in judgements) for g in groups},
+               "costs": asdict(COSTS), "read_choices": scores,
+               "in_sample": {g: figures([j for j in judgements if j.group == g],
+                                        answered_at, tentative_at, topic_at)
+                             for g in groups},
+               "reliability": reliability([j for j in judgements
+                                           if not j.question.offtopic])})
+
+
+def choose_read(readings: Sequence[tuple[Answerer, Sequence[Example], list[Any]]],
+                sentence: Linear, log: Log) -> tuple[int, dict[str, float]]:
+    """The fewest sentences to read whose ranking (the share of answerable questions, by
+    weight, whose best sentence after reading holds the answer) is within
+    ``READ_TOLERANCE`` of reading ``MAX_READ``."""
+    scores: dict[str, float] = {}
+    for n in READ_CHOICES:
+        rows, labels, weights, owners = [], [], [], []
+        for _, group, read_by in readings:
+            for e, plan_and_reads in zip(group, read_by, strict=True):
+                if e.question.offtopic:
+                    continue
+                r = _reading_rows(e, sentence, plan_and_reads, n)
+                rows.append(r)
+                labels.append(np.concatenate(e.labels))
+                weights.append(e.weight)
+                owners.append(e)
+        model = _logistic(np.vstack(rows), np.concatenate(labels), READING_FEATURES,
+                          np.concatenate([np.full(len(r), w) for r, w in
+                                          zip(rows, weights, strict=True)]))
+        right = total = 0.0
+        for r, lab, w, e in zip(rows, labels, weights, owners, strict=True):
+            if e.question.answerable:
+                total += w
+                right += w * float(lab[int(np.argmax(model.logit(r)))])
+        scores[str(n)] = round(right / max(total, 1e-9), 4)
+        log(f"  reading {n:2d}: best sentence right for {scores[str(n)]:.3f} of the "
+            "answerable questions (by weight)")
+    best = max(scores.values())
+    return next(n for n in READ_CHOICES if scores[str(n)] >= best - READ_TOLERANCE), scores
+
+
+def thresholds(judged: Sequence[Judgement], costs: Costs = COSTS
+               ) -> tuple[float, float, float]:
+    """``topic_at`` above the off-topic questions (see the module's docstring), then the
+    ``answered_at`` and ``tentative_at`` with the lowest total cost."""
+    bank_offtopic = [j.on_topic for j in judged if j.question.offtopic and j.group == "bank"]
+    other = sorted((j.on_topic for j in judged if j.question.offtopic and j.group != "bank"),
+                   reverse=True)
+    line = max(bank_offtopic, default=0.0)
+    if other:
+        line = max(line, other[int(OFFTOPIC_ABOVE * len(other))])
+    topic_at = round(min(line + MARGIN, 0.99), 4)
+    on = [j for j in judged if j.on_topic >= topic_at or not j.question.offtopic]
+    grid = np.round(np.arange(0.05, 1.0, 0.01), 2)
+    best: tuple[float, float, float] | None = None
+    for answered_at in grid:
+        for tentative_at in grid[grid <= answered_at]:
+            cost = total_cost(on, answered_at, tentative_at, topic_at, costs)
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, float(answered_at), float(tentative_at))
+    assert best is not None
+    return best[1], best[2], topic_at
+
+
+def total_cost(judged: Sequence[Judgement], answered_at: float, tentative_at: float,
+               topic_at: float, costs: Costs = COSTS) -> float:
+    return sum(j.weight * costs.of(j.question.answerable, j.question.offtopic, j.right,
+                                   outcome(j, answered_at, tentative_at, topic_at))
+               for j in judged)
+
+
+def outcome(j: Judgement, answered_at: float, tentative_at: float, topic_at: float) -> str:
+    if j.on_topic < topic_at:
+        return "none"
+    if j.confidence >= answered_at:
+        return "answered"
+    return "tentative" if j.confidence >= tentative_at else "none"
 
 
 def teaching_threshold(answerer: Answerer, questions: Sequence[EvalQuestion]) -> float:
-    """``taught_at`` (see the module's docstring)."""
+    """``taught_at``: the similarity at which every leave-one-out match over the bank's
+    answerable fitting questions is to a question with the same answer, and no unanswerable
+    question is matched, plus ``MARGIN``."""
     from bot.text import normalize
 
     answerable = [q for q in questions if q.answerable]
@@ -160,8 +331,6 @@ def teaching_effect(answerer: Answerer, taught_from_questions: Sequence[EvalQues
     """Teach the answerable ``taught_from_questions`` the model gets wrong or only
     tentatively right, then count, on ``checked``: answerable questions that become right
     and confident, and unanswerable ones that start being answered."""
-    from dataclasses import replace
-
     from bot.teaching import TaughtHolder
 
     def outcomes(system: Answerer) -> list[tuple[bool, bool]]:
@@ -188,61 +357,58 @@ def teaching_effect(answerer: Answerer, taught_from_questions: Sequence[EvalQues
     }
 
 
-def fit_sentence_model(data: Sequence[Example]) -> Linear:
-    rows = np.vstack([r for e in data for r in e.candidates.rows])
-    labels = np.concatenate([lab for e in data for lab in e.labels])
-    return _logistic(rows, labels, SENTENCE_FEATURES)
+# --- measuring ----------------------------------------------------------------------------
 
-
-def judge_all(answerer: Answerer, model: AnswerModel,
-              questions: Sequence[EvalQuestion]) -> list[Judgement]:
+def judge_all(answerer: Answerer, model: AnswerModel, questions: Sequence[EvalQuestion],
+              group: str = "") -> list[Judgement]:
+    """``model``'s judgement of each question over ``answerer``'s index, as the product
+    makes it (the reader reading ``model.read`` sentences, a batch of questions at once)."""
+    system = replace(answerer, model=model)
     out = []
-    for e in examples(answerer, questions):
-        judged, right = _judge(e, model)
-        out.append(Judgement(e.question, judged.confidence, judged.on_topic, right))
+    for chunk in _chunks(examples(system, questions, group), BATCH):
+        for e, judged in zip(chunk, system.judge_many([e.candidates for e in chunk]),
+                             strict=True):
+            out.append(Judgement(e.question, judged.confidence, judged.on_topic,
+                                 _right(judged, e.question), group))
     return out
-
-
-def thresholds(judged: Sequence[Judgement]) -> tuple[float, float, float]:
-    """``answered_at``, ``tentative_at`` and ``topic_at`` (see the module's docstring)."""
-    unanswerable = sorted((j.confidence for j in judged if not j.question.answerable),
-                          reverse=True)
-    allowed = math.floor(MAX_UNANSWERABLE_CONFIDENT * len(unanswerable))
-    line = unanswerable[allowed] if len(unanswerable) > allowed else 0.0
-    answered_at = min(line + MARGIN, 0.99)
-    right = sorted(j.confidence for j in judged if j.right)
-    kept = right[math.floor((1 - TENTATIVE_KEEPS) * len(right))] if right else answered_at
-    tentative_at = max(min(kept - MARGIN, answered_at), 0.0)
-    offtopic = max((j.on_topic for j in judged if j.question.offtopic), default=0.0)
-    topic_at = min(offtopic + MARGIN, 0.99)
-    return round(answered_at, 4), round(tentative_at, 4), round(topic_at, 4)
 
 
 def figures(judged: Sequence[Judgement], answered_at: float, tentative_at: float,
             topic_at: float) -> dict[str, float]:
     """The issue's figures for ``judged`` at these thresholds."""
-    def outcome(j: Judgement) -> str:
-        if j.on_topic < topic_at:
-            return "none"
-        if j.confidence >= answered_at:
-            return "answered"
-        return "tentative" if j.confidence >= tentative_at else "none"
-
     answerable = [j for j in judged if j.question.answerable]
     unanswerable = [j for j in judged if not j.question.answerable]
     offtopic = [j for j in judged if j.question.offtopic]
     n_a, n_u = max(len(answerable), 1), max(len(unanswerable), 1)
+
+    def seen(j: Judgement) -> str:
+        return outcome(j, answered_at, tentative_at, topic_at)
+
     return {
         "answerable": len(answerable), "unanswerable": len(unanswerable),
-        "right_on_top": sum(j.right and outcome(j) != "none" for j in answerable) / n_a,
-        "right_confident": sum(j.right and outcome(j) == "answered" for j in answerable) / n_a,
+        "right_on_top": sum(j.right and seen(j) != "none" for j in answerable) / n_a,
+        "right_confident": sum(j.right and seen(j) == "answered" for j in answerable) / n_a,
         "ranked_first": sum(j.right for j in answerable) / n_a,
-        "answerable_none": sum(outcome(j) == "none" for j in answerable) / n_a,
-        "unanswerable_confident": sum(outcome(j) == "answered" for j in unanswerable) / n_u,
-        "unanswerable_tentative": sum(outcome(j) == "tentative" for j in unanswerable) / n_u,
+        "answerable_none": sum(seen(j) == "none" for j in answerable) / n_a,
+        "unanswerable_confident": sum(seen(j) == "answered" for j in unanswerable) / n_u,
+        "unanswerable_tentative": sum(seen(j) == "tentative" for j in unanswerable) / n_u,
         "offtopic": len(offtopic),
-        "offtopic_quoted": sum(outcome(j) != "none" for j in offtopic),
+        "offtopic_quoted": sum(seen(j) != "none" for j in offtopic),
+        "cost": total_cost(judged, answered_at, tentative_at, topic_at) / max(len(judged), 1),
     }
+
+
+def trade_off(judged: Sequence[Judgement], tentative_at: float, topic_at: float,
+              lines: Sequence[float] = tuple(np.round(np.arange(0.30, 1.0, 0.05), 2))
+              ) -> list[dict[str, float]]:
+    """Right and confident against unanswerable answered confidently, as the confident
+    line moves (the tentative and topic lines kept)."""
+    rows = []
+    for line in lines:
+        f = figures(judged, float(line), min(tentative_at, float(line)), topic_at)
+        rows.append({"answered_at": float(line), "right_confident": f["right_confident"],
+                     "unanswerable_confident": f["unanswerable_confident"]})
+    return rows
 
 
 def reliability(judged: Sequence[Judgement], bins: int = 5) -> list[dict[str, float]]:
@@ -260,32 +426,112 @@ def reliability(judged: Sequence[Judgement], bins: int = 5) -> list[dict[str, fl
     return rows
 
 
-def _judge(example: Example, model: AnswerModel) -> tuple[Judged, bool]:
-    """``model``'s judgement of the example, and whether its first passage is right."""
+# --- the reader's readings, cached ---------------------------------------------------------
+
+class ReadingCache:
+    """The reader's readings of (question, sentence, previous sentence), kept in a JSON file
+    beside the index: a refit reads nothing twice. Keyed by the reader's weights' hash."""
+
+    def __init__(self, reader: PairReader, path: Path) -> None:
+        self.reader = reader
+        self.path = path
+        self._seen: dict[str, Reading] = {}
+        try:
+            for key, (logit, span) in json.loads(path.read_text(encoding="utf-8")).items():
+                self._seen[key] = Reading(float(logit), tuple(span) if span else None)
+        except (OSError, ValueError, TypeError):
+            pass
+
+    def read(self, pairs: Sequence[Pair]) -> list[Reading]:
+        keys = ["\x1f".join((p.question, p.sentence, p.before)) for p in pairs]
+        missing = [(k, p) for k, p in dict(zip(keys, pairs, strict=True)).items()
+                   if k not in self._seen]
+        if missing:
+            for (k, _), r in zip(missing, self.reader.read([p for _, p in missing]),
+                                 strict=True):
+                self._seen[k] = r
+        return [self._seen[k] for k in keys]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text(json.dumps({k: [r.logit, list(r.span) if r.span else None]
+                                   for k, r in self._seen.items()}), encoding="utf-8")
+        tmp.replace(self.path)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _read(answerer: Answerer, prior: AnswerModel, group: Sequence[Example]) -> list[Any]:
+    """For each example: its reading plan under ``prior`` and the readings of the chosen."""
+    from bot.answer import plan_reading
+
+    out = []
+    for chunk in _chunks(list(group), BATCH):
+        plans = [plan_reading(e.candidates, prior) for e in chunk]
+        pairs = [answerer.reading_pair(e.candidates, p)
+                 for e, plan in zip(chunk, plans, strict=True) for p in plan.chosen]
+        assert answerer.reader is not None
+        found = iter(answerer.reader.read(pairs))
+        for plan in plans:
+            out.append((plan, [next(found) for _ in plan.chosen]))
+    return out
+
+
+def _reading_rows(e: Example, sentence: Linear, plan_and_reads: Any, read: int
+                  ) -> NDArray[np.float64]:
+    plan, found = plan_and_reads
+    reader = np.zeros(len(plan.keys))
+    unread = np.ones(len(plan.keys))
+    by_key = {plan.keys[p]: r for p, r in zip(plan.chosen[:read], found[:read], strict=True)}
+    for position, key in enumerate(plan.keys):
+        if key in by_key:
+            reader[position] = by_key[key].logit
+            unread[position] = 0.0
+    return np.column_stack([plan.prior, reader, unread])
+
+
+def _judge_read(model: AnswerModel, readings: Sequence[tuple[Answerer, Sequence[Example],
+                                                             list[Any]]]
+                ) -> list[tuple[Judged, Example]]:
     from bot.answer import judge
 
-    judged = judge(example.candidates, model)
-    question = example.question
-    right = bool(judged.ranked) and question.answerable and question.is_hit(
+    out = []
+    for _, group, read_by in readings:
+        for e, (plan, found) in zip(group, read_by, strict=True):
+            chosen = {plan.keys[p]: r for p, r in zip(plan.chosen[:model.read],
+                                                      found[:model.read], strict=True)}
+            out.append((judge(e.candidates, model, plan, chosen), e))
+    return out
+
+
+def _right(judged: Judged, question: EvalQuestion) -> bool:
+    return bool(judged.ranked) and question.answerable and question.is_hit(
         judged.ranked[0].hit.passage.text)
-    return judged, right
 
 
-def _folds(n: int) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
-    from sklearn.model_selection import KFold
+def _sentence_weights(group: Sequence[Example]) -> NDArray[np.float64]:
+    return np.concatenate([np.full(sum(len(r) for r in e.candidates.rows), e.weight)
+                           for e in group])
 
-    return list(KFold(FOLDS, shuffle=True, random_state=0).split(np.arange(n)))
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for at in range(0, len(items), size):
+        yield items[at : at + size]
 
 
-def _logistic(rows: NDArray[np.float64], labels: NDArray[Any], names: tuple[str, ...]
-              ) -> Linear:
+def _logistic(rows: NDArray[np.float64], labels: NDArray[Any], names: tuple[str, ...],
+              weights: NDArray[np.float64] | None = None) -> Linear:
     """Logistic regression on standardised features, returned in the features' own units
     (so answering needs no scaler)."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=C, max_iter=5000).fit((rows - mean) / scale, labels)
-    weights = model.coef_[0] / scale
-    bias = float(model.intercept_[0] - np.sum(weights * mean))
-    return Linear(names, tuple(round(float(w), 6) for w in weights), round(bias, 6))
+    model = LogisticRegression(C=C, max_iter=5000).fit((rows - mean) / scale, labels,
+                                                        sample_weight=weights)
+    weights_ = model.coef_[0] / scale
+    bias = float(model.intercept_[0] - np.sum(weights_ * mean))
+    return Linear(names, tuple(round(float(w), 6) for w in weights_), round(bias, 6))
+
+

@@ -1,9 +1,13 @@
-"""The fitted answerability model: two logistic regressions and two thresholds, read from
+"""The fitted answerability model: four logistic regressions and three thresholds, read from
 ``model.json`` beside this module and applied with a dot product (scikit-learn is used to
 fit them, ``python -m bot fit``, never to answer).
 
-- The *sentence model* scores each candidate sentence (``SENTENCE_FEATURES``): the
-  probability that it answers the question. Passages are ranked by their best sentence.
+- The *sentence model* gives each candidate sentence a prior (``SENTENCE_FEATURES``): the
+  log-odds that it answers the question, from similarity and evidence alone. The ``read``
+  sentences with the best priors are read by the reader (``bot.reader``).
+- The *reading model* (``READING_FEATURES``) combines a sentence's prior with what the
+  reader made of it: the probability that the sentence answers. Passages are ranked by their
+  best sentence, and that sentence is the one marked.
 - The *answer model* scores the best sentence in its field (``ANSWER_FEATURES``): the
   probability that quoting it answers the question. That is the answer's confidence.
 - The *topic model* (``TOPIC_FEATURES``): the probability that the question is about the
@@ -24,11 +28,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.answerability.features import ANSWER_FEATURES, SENTENCE_FEATURES, TOPIC_FEATURES
+from bot.answerability.features import (
+    ANSWER_FEATURES,
+    READING_FEATURES,
+    SENTENCE_FEATURES,
+    TOPIC_FEATURES,
+)
 from bot.errors import IndexUnavailable
 
 MODEL_FILE = Path(__file__).with_name("model.json")
-MODEL_VERSION = 1  # bump when the features change meaning; model.json must then be refitted
+MODEL_VERSION = 2  # bump when the features change meaning; model.json must then be refitted
 
 
 class Outcome(Enum):
@@ -53,11 +62,14 @@ class Linear:
 class AnswerModel:
     version: int
     sentence: Linear
+    reading: Linear
     answer: Linear
     topic: Linear
     answered_at: float
     tentative_at: float
     topic_at: float
+    # How many candidate sentences, best prior first, the reader reads per question.
+    read: int = 8
     # A question this close (cosine) to a taught one, asking for the same thing, gets the
     # taught answer (bot.teaching).
     taught_at: float = 1.0
@@ -65,11 +77,15 @@ class AnswerModel:
     notes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def blank(cls, sentence: Linear | None = None) -> AnswerModel:
-        """All weights zero (but ``sentence``'s, when given): what fitting starts from."""
+    def blank(cls, sentence: Linear | None = None, read: int = 8) -> AnswerModel:
+        """All weights zero but the reading model's, which passes the prior through (and
+        ``sentence``'s, when given): what fitting starts from."""
         zero = [Linear(f, (0.0,) * len(f), 0.0)
                 for f in (SENTENCE_FEATURES, ANSWER_FEATURES, TOPIC_FEATURES)]
-        return cls(MODEL_VERSION, sentence or zero[0], zero[1], zero[2], 1.0, 1.0, 1.0, 1.0)
+        prior = Linear(READING_FEATURES, tuple(float(f == "prior") for f in READING_FEATURES),
+                       0.0)
+        return cls(MODEL_VERSION, sentence or zero[0], prior, zero[1], zero[2], 1.0, 1.0,
+                   1.0, read, 1.0)
 
     def outcome(self, confidence: float, on_topic: float) -> Outcome:
         if on_topic < self.topic_at:
@@ -86,16 +102,19 @@ class AnswerModel:
     @classmethod
     def from_json(cls, text: str) -> AnswerModel:
         data = json.loads(text)
-        sentence, answer, topic = (
+        sentence, reading, answer, topic = (
             Linear(tuple(d["features"]), tuple(float(w) for w in d["weights"]),
-                   float(d["bias"])) for d in (data["sentence"], data["answer"], data["topic"]))
-        return cls(int(data["version"]), sentence, answer, topic, float(data["answered_at"]),
-                   float(data["tentative_at"]), float(data["topic_at"]),
+                   float(d["bias"])) for d in (data["sentence"], data["reading"],
+                                               data["answer"], data["topic"]))
+        return cls(int(data["version"]), sentence, reading, answer, topic,
+                   float(data["answered_at"]), float(data["tentative_at"]),
+                   float(data["topic_at"]), int(data["read"]),
                    float(data.get("taught_at", 1.0)), dict(data.get("notes", {})))
 
     def check(self) -> AnswerModel:
         """Raise when the model was fitted on other features than this code computes."""
         if (self.version != MODEL_VERSION or self.sentence.features != SENTENCE_FEATURES
+                or self.reading.features != READING_FEATURES
                 or self.answer.features != ANSWER_FEATURES
                 or self.topic.features != TOPIC_FEATURES):
             raise IndexUnavailable(

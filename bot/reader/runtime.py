@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,6 +35,10 @@ BATCH = 32  # pairs per forward pass
 class Reading:
     logit: float  # the reader's log-odds that the sentence answers
     span: tuple[int, int] | None  # the answer's characters in the sentence
+
+
+class PairReader(Protocol):
+    def read(self, pairs: Sequence[Pair]) -> list[Reading]: ...
 
 
 class Reader:

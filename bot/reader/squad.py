@@ -99,14 +99,17 @@ def _pages(source: Path) -> dict[str, Callable[[], bytes]]:
     if (source / ".git").exists() or (source / "HEAD").is_file():
         listing = _git(source, "ls-tree", "--name-only", f"{BRANCH}:{PAGES}/").decode()
         names = [n for n in listing.split() if n.endswith(".html") and n != "index.html"]
-        return {n.removesuffix(".html"): (lambda n=n: _git(source, "show",
-                                                             f"{BRANCH}:{PAGES}/{n}"))
+        return {n.removesuffix(".html"): _shown(source, f"{BRANCH}:{PAGES}/{n}")
                 for n in names}
     if source.is_dir():
         return {p.stem: p.read_bytes for p in sorted(source.glob("*.html"))
                 if p.name != "index.html"}
     raise BotError(f"{source} is neither a copy of rajpurkar/SQuAD-explorer nor a folder of "
                    "its explore/v2.0/dev pages")
+
+
+def _shown(repo: Path, name: str) -> Callable[[], bytes]:
+    return lambda: _git(repo, "show", name)
 
 
 def _git(repo: Path, *args: str) -> bytes:

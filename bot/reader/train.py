@@ -229,9 +229,11 @@ def _loss(model: Any, tokenizer: PairTokenizer, batch: Sequence[Example]) -> Any
                                torch.from_numpy(encoded.types))
     labels = torch.tensor([float(e.label) for e in batch])
     loss = F.binary_cross_entropy_with_logits(answer, labels)
-    targets = [(row, token_span(encoded.spans[row], *e.answer))
-               for row, e in enumerate(batch) if e.answer is not None]
-    targets = [(row, span) for row, span in targets if span is not None]
+    targets: list[tuple[int, tuple[int, int]]] = []
+    for row, e in enumerate(batch):
+        span = token_span(encoded.spans[row], *e.answer) if e.answer is not None else None
+        if span is not None:
+            targets.append((row, span))
     if targets:
         rows = torch.tensor([row for row, _ in targets])
         inside = torch.tensor([[a >= 0 for a, _ in encoded.spans[row]] for row, _ in targets])
@@ -272,7 +274,8 @@ def _optimiser(model: Any, config: Config, total: int) -> tuple[Any, Any]:
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": rest, "weight_decay": 0.0}],
                                   lr=config.learning_rate)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), total)
+    schedule = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
+        optimizer, int(config.warmup * total), total)
     return optimizer, schedule
 
 
