@@ -249,6 +249,21 @@ async def test_command_names_are_unique_per_type_and_scope(client: Client) -> No
     assert (await client.call("PUT", f"/applications/{APP_ID}/commands", ok))[0] == 200
 
 
+async def test_guild_commands_only_where_the_app_is(client: Client) -> None:
+    """interactions/application-commands.mdx, Authorizing Your Application: guild commands
+    need the app authorized in the guild; elsewhere 403 Missing Access (50001), whether the
+    guild exists or not, and once the bot is removed from a guild."""
+    standin = client.standin
+    standin.expected_codes.add(50001)
+    guild, _ = await standin.add_guild(0, 1)
+    path = f"/applications/{APP_ID}/guilds/{guild}/commands"
+    assert (await client.call("PUT", path, [command()]))[0] == 200
+    refused(await client.call("PUT", f"/applications/{APP_ID}/guilds/123456789012345678"
+                                     "/commands", [command()]), 403, 50001)
+    await standin.remove_bot_from(guild)
+    refused(await client.call("PUT", path, []), 403, 50001)
+
+
 async def test_an_interaction_is_answered_once_within_3_seconds(client: Client) -> None:
     standin = client.standin
     standin.expected_codes.update({40060, 10062})

@@ -90,7 +90,8 @@ class Gateway:
     async def dispatch(self, event: str, data: dict[str, Any]) -> list[Session]:
         """Send ``event`` to every session of the shard it belongs to; returns the sessions
         whose socket it reached now (the others keep it for a RESUME)."""
-        guild_id = data.get("guild_id") if event != "GUILD_CREATE" else data["id"]
+        guild_id = data["id"] if event in ("GUILD_CREATE", "GUILD_DELETE") else data.get(
+            "guild_id")
         reached = []
         for session in list(self.sessions.values()):
             if not session.receives(guild_id) or not session.wants(event, data):
