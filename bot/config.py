@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     # question; without it, only messages that mention the bot or reply to it are.
     discord_message_content: bool = Field(False, validation_alias="DISCORD_MESSAGE_CONTENT")
     # Seconds `python -m bot discord` keeps retrying (with backoff) when Discord cannot be
-    # reached at start, before giving up with a non-zero exit.
+    # reached at start, before giving up with a non-zero exit; counted from the last
+    # progress (a shard's turn to identify, a shard connected), so a large slice of shards
+    # starting normally never gives up.
     discord_connect_timeout: float = Field(300.0, gt=0,
                                            validation_alias="DISCORD_CONNECT_TIMEOUT")
 

@@ -99,6 +99,12 @@ class DiscordStandIn:
         # allowed per 5 seconds" (1 for most bots; more for large ones)
         self.max_concurrency = 1
         self.session_start_total = 1000  # IDENTIFYs allowed a day (ibid., "total")
+        # events/gateway.mdx, Sharding: "Each shard can only support a maximum of 2500
+        # guilds"; a session that would hold more is closed with 4011, Sharding required
+        # (topics/opcodes-and-status-codes.mdx, Gateway Close Event Codes)
+        self.max_guilds_per_session = 2500
+        # reference.mdx, API Versioning: the versions "Available" (the gateway's ``v``)
+        self.gateway_versions: tuple[int, ...] = (9, 10)
         self.faults: list[Fault] = []
         self.expected_codes: set[int] = set()  # refusals the running test provokes on purpose
         self._skew = 0.0
