@@ -133,7 +133,9 @@ class Settings(BaseSettings):
     discord_connect_timeout: float = Field(
         300.0, gt=0, validation_alias="DISCORD_CONNECT_TIMEOUT",
         description="Seconds `python -m bot discord` keeps retrying (with backoff) when "
-                    "Discord cannot be reached at start, before giving up with exit code 2.")
+                    "Discord cannot be reached at start, before giving up with exit code 2; "
+                    "counted from the last progress (a shard's turn to identify, a shard "
+                    "connected), so a large slice of shards starting normally never gives up.")
 
     @field_validator("discord_guild_ids")
     @classmethod

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,6 +305,35 @@ def test_killed_writer_loses_no_acknowledged_vote(engine: Engine) -> None:
     stored = {v.voter for v in store.votes()}
     assert {store.voter(u) for u in acknowledged} <= stored
     store.close()
+
+
+def test_identify_turns_are_shared_by_every_store_on_the_database(engine: Engine) -> None:
+    """Two stores (two processes) on one database: one rate limit bucket's IDENTIFYs are
+    reserved ``spacing`` apart whichever store asks, by the database's clock; another
+    bucket is not held up."""
+    first, second = engine.open(), engine.open()
+    try:
+        waits = [first.reserve_identify(0, 5.0), second.reserve_identify(0, 5.0),
+                 first.reserve_identify(0, 5.0), second.reserve_identify(1, 5.0)]
+    finally:
+        first.close()
+        second.close()
+    assert waits[0] == 0 and waits[3] == 0  # the first of each bucket: now
+    assert 4.0 < waits[1] <= 5.0 and 9.0 < waits[2] <= 10.0  # (less the time asking took)
+
+
+def test_identify_turns_asked_for_at_once_are_each_spaced(engine: Engine) -> None:
+    """Eight reservations of one bucket at the same moment from four stores (connections)
+    get eight distinct turns, 5 s apart: the row is locked while each is reserved."""
+    stores = [engine.open() for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            waits = list(pool.map(lambda i: stores[i % 4].reserve_identify(7, 5.0), range(8)))
+    finally:
+        for store in stores:
+            store.close()
+    # All were asked within a second or two, so each turn is its rank times 5 s, less that.
+    assert [round(w / 5.0) for w in sorted(waits)] == list(range(8)), waits
 
 
 # --- SQLite only --------------------------------------------------------------------------

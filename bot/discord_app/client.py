@@ -81,7 +81,9 @@ def make_bot(service: QAService, settings: Settings) -> AnyBot:
     else:  # all shards, or this process's slice of them (docs/discord.md, "Deployment")
         if settings.shard_ids:
             options["shard_ids"] = list(settings.shard_ids)
-        bot = ShardedArticleBot(shard_count=None if shards == "auto" else shards, **options)
+        # shards of every process take turns to identify through the shared database
+        bot = ShardedArticleBot(shard_count=None if shards == "auto" else shards,
+                                slots=service.store, **options)
     bot.tree.allowed_contexts = SERVERS_AND_DMS
     bot.tree.allowed_installs = SERVER_INSTALL
     cog = QACog(bot, service, settings)

@@ -1,5 +1,5 @@
 """`python -m bot discord`: start the bot, retry while Discord cannot be reached at start,
-stop it cleanly on SIGTERM/SIGINT."""
+stop in one line when Discord refuses it (refusals.py), stop cleanly on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from pathlib import Path
 
 import aiohttp
 import discord
+from discord.ext import commands
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.discord_app.client import AnyBot, QACog, make_bot
+from bot.discord_app.refusals import explain
+from bot.discord_app.shards import PacedShardedBot
 from bot.errors import BotError
 from bot.service import QAService, open_answerer
 from bot.store import open_store
@@ -30,6 +33,25 @@ UNREACHABLE = (OSError, aiohttp.ClientError, TimeoutError, discord.DiscordServer
 
 class Unreachable(Exception):
     """Discord could not be reached this time; the message says why, in one line."""
+
+
+class Deadline:
+    """When to stop trying to connect: ``seconds`` after the start or the last progress,
+    whichever is later. Progress is a shard's turn to IDENTIFY, reserved ``wait`` seconds
+    ahead (the deadline then counts from that turn), or a shard's session being READY; so
+    a slice that identifies 5 s apart per bucket never runs out of time while it is
+    starting normally, however many shards it has."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._clock = asyncio.get_running_loop().time
+        self.at = self._clock() + seconds
+
+    def progress(self, wait: float = 0.0) -> None:
+        self.at = max(self.at, self._clock() + wait + self.seconds)
+
+    def left(self) -> float:
+        return self.at - self._clock()
 
 
 def warn_if_env_readable(path: Path) -> bool:
@@ -60,12 +82,13 @@ def run_discord(settings: Settings) -> None:
 
 
 async def serve(service: QAService, settings: Settings, token: str) -> None:
-    """Run until closed or signalled. Until the first connection succeeds, an unreachable
-    Discord is retried with backoff for ``discord_connect_timeout`` seconds (one warning
-    line, then a BotError); once connected, discord.py reconnects and resumes by itself. A
-    rejected token is one clear BotError. The token never appears in what is logged."""
+    """Run until closed or signalled. Until every shard is connected, an unreachable
+    Discord is retried with backoff for ``discord_connect_timeout`` seconds from the last
+    progress (one warning line, then a BotError); once connected, discord.py reconnects and
+    resumes by itself. A refusal (a rejected token, a close code that says not to
+    reconnect) is one clear BotError. The token never appears in what is logged."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.discord_connect_timeout
+    deadline = Deadline(settings.discord_connect_timeout)
     stopping = asyncio.Event()
     running: list[AnyBot] = []
     closing: list[asyncio.Task[None]] = []
@@ -90,12 +113,12 @@ async def serve(service: QAService, settings: Settings, token: str) -> None:
             bot = make_bot(service, settings)
             running[:] = [bot]
             try:
-                await _run(bot, token, deadline)
+                await _run(bot, token, deadline, settings)
                 return
             except Unreachable as err:
                 reason = str(err).replace(token, "…")
             failures += 1
-            left = deadline - loop.time()
+            left = deadline.left()
             if left <= 0:
                 raise BotError(f"could not reach Discord within "
                                f"{settings.discord_connect_timeout:g} s ({reason}); check the "
@@ -114,35 +137,49 @@ async def serve(service: QAService, settings: Settings, token: str) -> None:
             loop.remove_signal_handler(sig)
 
 
-async def _run(bot: AnyBot, token: str, deadline: float) -> None:
-    """Run ``bot`` until it closes. Raises Unreachable when it could not connect before
-    ``deadline`` (loop time), BotError for a rejected token or intent."""
-    loop = asyncio.get_running_loop()
-    connected = False
+async def _run(bot: AnyBot, token: str, deadline: Deadline, settings: Settings) -> None:
+    """Run ``bot`` until it closes. Raises Unreachable when it could not connect every
+    shard before ``deadline``, BotError when Discord refuses it."""
+    connected = asyncio.Event()
+    sessions: set[int] = set()
+
+    async def on_connect() -> None:  # a session is READY (any shard)
+        deadline.progress()
+        if not isinstance(bot, commands.AutoShardedBot):
+            connected.set()
+
+    async def on_shard_connect(shard_id: int) -> None:  # (sharded bots only)
+        sessions.add(shard_id)
+        if isinstance(bot, commands.AutoShardedBot) and sessions >= set(
+                bot.shard_ids or range(bot.shard_count or 1)):
+            connected.set()
+
+    bot.add_listener(on_connect, "on_connect")
+    bot.add_listener(on_shard_connect, "on_shard_connect")
+    if isinstance(bot, PacedShardedBot):
+        bot.pacer.on_turn = lambda shard_id, wait: deadline.progress(wait)
     try:
         async with bot:
             started = asyncio.create_task(bot.start(token))
-            ready = asyncio.create_task(bot.wait_until_ready())
-            done, _ = await asyncio.wait({started, ready},
-                                         timeout=max(0.0, deadline - loop.time()),
-                                         return_when=asyncio.FIRST_COMPLETED)
-            connected = ready in done
-            if not connected:
-                ready.cancel()
+            up = asyncio.create_task(connected.wait())
+            while True:
+                done, _ = await asyncio.wait({started, up}, timeout=max(0.0, deadline.left()),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if done or deadline.left() <= 0:  # (progress may have moved the deadline)
+                    break
+            if up not in done:
+                up.cancel()
                 if started not in done:  # still trying when the time was up
                     started.cancel()
                     with contextlib.suppress(asyncio.CancelledError, *UNREACHABLE):
                         await started
                     raise Unreachable("no connection in time")
             await started  # runs until closed; raises what made it stop
-    except discord.LoginFailure:
-        raise BotError("Discord rejected the token (401): check DISCORD_TOKEN in .env, or "
-                       "reset the token in the Developer Portal") from None
-    except discord.PrivilegedIntentsRequired:
-        raise BotError("DISCORD_MESSAGE_CONTENT=true needs the Message Content intent turned "
-                       "on for the bot in the Developer Portal") from None
+    except (discord.LoginFailure, discord.PrivilegedIntentsRequired,
+            discord.ConnectionClosed) as err:
+        raise explain(err, settings) from None
     except UNREACHABLE as err:
-        if connected:
+        if connected.is_set():
             raise
         raise Unreachable(_one_line(err)) from None
 

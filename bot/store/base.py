@@ -1,9 +1,11 @@
 """The store's interface, written once for both engines.
 
 ``Store`` holds what the bot remembers: the answers it gave (so buttons keep working after
-a restart, on any process), votes on them, and conversations (threads). Its methods are
+a restart, on any process), votes on them, conversations (threads), and when each gateway
+rate limit bucket may next IDENTIFY (shared by every process). Its methods are
 plain SQL that SQLite and PostgreSQL both accept, with ``%s`` placeholders; an engine
-supplies only ``_run`` (one transaction, its locking, its errors), migrations and ``close``.
+supplies only ``_run`` (one transaction, its locking, its errors), its clock and row lock
+(for ``reserve_identify``), migrations and ``close``.
 
 No raw user id is stored: voters are a keyed hash (HMAC-SHA256 with a secret that lives
 outside the database), enough to let a person change their vote and no more."""
@@ -186,6 +188,33 @@ class Store(ABC):
             ") AS asked ORDER BY part, seq",
             (conversation, conversation, before, NO_LIMIT)), write=False)
         return [r[0] for r in rows]
+
+    # --- pacing gateway IDENTIFYs across processes -----------------------------------------
+
+    # The engine's "now" as seconds since the epoch, and what locks a row to the transaction's
+    # end ("" where the transaction holds the whole database, as SQLite's write does).
+    _CLOCK_SQL: str
+    _LOCK_ROW_SQL: str
+
+    def reserve_identify(self, bucket: int, spacing: float) -> float:
+        """Reserve the next IDENTIFY of rate limit ``bucket``, ``spacing`` seconds after the
+        one reserved before it by any process sharing this database (or now, if that is
+        later); the seconds until it, by the database's clock, so processes on hosts whose
+        clocks differ still agree. Run again after a lost acknowledgement, it reserves a
+        later slot: a wait too long, never too short."""
+        def work(db: Session) -> float:
+            db.execute("INSERT INTO identify_buckets (bucket, next_at) VALUES (%s, 0) "
+                       "ON CONFLICT (bucket) DO NOTHING", (bucket,))
+            next_at = float(db.execute(
+                f"SELECT next_at FROM identify_buckets WHERE bucket = %s{self._LOCK_ROW_SQL}",
+                (bucket,))[0][0])
+            now = float(db.execute(f"SELECT {self._CLOCK_SQL}")[0][0])  # once locked
+            slot = max(now, next_at)
+            db.execute("UPDATE identify_buckets SET next_at = %s WHERE bucket = %s",
+                       (slot + spacing, bucket))
+            return slot - now
+
+        return self._run(work, write=True)
 
     # --- the operator's report ------------------------------------------------------------
 

@@ -111,6 +111,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             created_at TEXT NOT NULL
         )""",
     ),
+    # Gateway IDENTIFYs paced across every process that shares the database: for each rate
+    # limit bucket (shard_id % max_concurrency), the earliest time its next IDENTIFY may be
+    # sent, in seconds since the epoch by the database's clock (Store.reserve_identify).
+    portable(
+        4, "identify pacing",
+        """CREATE TABLE identify_buckets (
+            bucket INTEGER PRIMARY KEY,
+            next_at DOUBLE PRECISION NOT NULL
+        )""",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

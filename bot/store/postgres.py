@@ -42,6 +42,11 @@ class _Session:
 
 
 class PostgresStore(Store):
+    # The server's clock (clock_timestamp: the time now, not the transaction's start), the
+    # one clock every process on every host shares; FOR UPDATE holds the row to commit.
+    _CLOCK_SQL = "extract(epoch FROM clock_timestamp())::float8"
+    _LOCK_ROW_SQL = " FOR UPDATE"
+
     def __init__(self, url: str, secret: bytes, *, pool_size: int = 5,
                  busy_timeout: float = 5.0, retry_seconds: float = 10.0) -> None:
         super().__init__(secret)

@@ -29,6 +29,10 @@ class _Session:
 
 
 class SQLiteStore(Store):
+    # julianday('now'): the host's clock, to the millisecond; a write holds the whole file.
+    _CLOCK_SQL = "(julianday('now') - 2440587.5) * 86400.0"
+    _LOCK_ROW_SQL = ""
+
     def __init__(self, path: Path, secret: bytes, busy_timeout: float = 5.0) -> None:
         super().__init__(secret)
         self.path = path

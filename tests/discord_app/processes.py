@@ -24,7 +24,10 @@ def environment(standin: DiscordStandIn | None, **settings: str) -> dict[str, st
     plus ``settings`` (BOT_DATABASE_URL="…", …) and, with ``standin``, the way to it."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("BOT_", "DISCORD_", "STANDIN_"))}
-    env.update(PYTHONPATH=str(SITE), PYTHONIOENCODING="utf-8", **settings)
+    # This checkout's ``bot`` first: sitecustomize imports it before ``-m`` puts the working
+    # directory on sys.path, and an editable install may point at another checkout.
+    env.update(PYTHONPATH=os.pathsep.join([str(SITE), str(PROJECT_ROOT)]),
+               PYTHONIOENCODING="utf-8", **settings)
     if standin is not None:
         env.update(STANDIN_API=standin.api_base, STANDIN_GATEWAY=standin.gateway_url,
                    DISCORD_TOKEN=standin.token)

@@ -3,15 +3,36 @@ each in one scope; /about, /help and /reindex."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.answer import Answerer
 from bot.config import Settings
 from tests.discord_app.harness import Harness, is_private, text_of
 from tests.standin import APP_ID, GUILD_ID, MANAGE_GUILD, CommandUnavailable, DiscordStandIn
+from tests.standin.errors import MISSING_ACCESS, UNKNOWN_GUILD
 
 NAMES = {"ask", "about", "help", "reindex", "teach", "Ask the article"}
 SERVERS_ONLY = {"reindex", "teach"}
+TYPO = "123456789012345678"  # a guild id the bot is not in
+
+
+def bot_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name.startswith("bot.")]
+
+
+async def start_and_stop(standin: DiscordStandIn, settings: Settings,
+                         answerer: Answerer) -> None:
+    """One run of the bot: it syncs at start; it must answer."""
+    h = Harness(standin, settings, answerer)
+    await h.start()
+    try:
+        _, answer = await h.ask("What is Lasso?")
+        assert "Lasso" in text_of(answer)
+    finally:
+        await h.stop()
 
 
 async def test_commands_sync_only_when_changed(harness: Harness) -> None:
@@ -80,3 +101,56 @@ async def test_reindex_is_refused_without_manage_server(harness: Harness) -> Non
     # questions go on being answered from the new index
     _, answer = await harness.ask("What is Lasso?")
     assert "Lasso" in text_of(answer)
+
+
+@pytest.mark.parametrize("code", [MISSING_ACCESS, UNKNOWN_GUILD])
+async def test_a_guild_the_bot_cannot_reach_is_one_line_and_the_rest_is_synced(
+    standin: DiscordStandIn, settings: Settings, answerer: Answerer,
+    caplog: pytest.LogCaptureFixture, code: int,
+) -> None:
+    """A typo in DISCORD_GUILD_IDS: Discord refuses that guild's commands (403 Missing
+    Access, as the stand-in answers; or 404 Unknown Guild). One line names the guild and
+    why, the bot starts with the other guild's commands, and what was synced is remembered:
+    the next start pushes only the guild that failed (it may have invited the bot since)."""
+    standin.expected_codes.add(code)
+    if code == UNKNOWN_GUILD:
+        standin.fail("PUT", f"/guilds/{TYPO}/commands", 404, 404, code=UNKNOWN_GUILD)
+    configured = settings.model_copy(update={"discord_guild_ids": f"{GUILD_ID},{TYPO}"})
+    with caplog.at_level(logging.INFO):
+        await start_and_stop(standin, configured, answerer)
+        await start_and_stop(standin, configured, answerer)
+    assert sorted(c["name"] for c in standin.commands[GUILD_ID]) == sorted(NAMES)
+    assert len(standin.find("PUT", f"/applications/{APP_ID}/commands")) == 1  # global, emptied
+    assert len(standin.find("PUT", f"/guilds/{GUILD_ID}/commands")) == 1  # remembered
+    assert len(standin.find("PUT", f"/guilds/{TYPO}/commands")) == 2  # tried at each start
+    warnings = bot_warnings(caplog)
+    assert len(warnings) == 2, warnings  # one line a start
+    reason = "403 Missing Access" if code == MISSING_ACCESS else "404 Unknown Guild"
+    assert all(TYPO in w and reason in w and "DISCORD_GUILD_IDS" in w for w in warnings)
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_a_guild_that_removed_the_bot_is_forgotten_in_one_line(
+    standin: DiscordStandIn, settings: Settings, answerer: Answerer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Commands were synced to two guilds; one of them removes the bot; the bot moves to
+    global commands. The guild it can still reach is emptied; the other cannot be (403):
+    one line, and it is forgotten, not tried again at every start."""
+    other, _ = await standin.add_guild(0, 1)
+    await start_and_stop(standin, settings.model_copy(
+        update={"discord_guild_ids": f"{GUILD_ID},{other}"}), answerer)
+    assert standin.commands[other] and standin.commands[GUILD_ID]
+    await standin.remove_bot_from(other)
+    standin.expected_codes.add(MISSING_ACCESS)
+    with caplog.at_level(logging.INFO):
+        await start_and_stop(standin, settings, answerer)  # global now
+        await start_and_stop(standin, settings, answerer)
+    assert sorted(c["name"] for c in standin.commands[None]) == sorted(NAMES)
+    assert standin.commands[GUILD_ID] == []  # emptied
+    assert len(standin.find("PUT", f"/guilds/{GUILD_ID}/commands")) == 2  # synced, emptied
+    assert len(standin.find("PUT", f"/guilds/{other}/commands")) == 2  # synced, refused once
+    assert len(standin.find("PUT", f"/applications/{APP_ID}/commands")) == 2  # [], then all
+    warnings = bot_warnings(caplog)
+    assert len(warnings) == 1 and other in warnings[0] and "forgetting it" in warnings[0]
+    assert not any(r.exc_info for r in caplog.records)

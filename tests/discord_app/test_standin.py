@@ -18,6 +18,7 @@ from tests.standin import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
     FORUM_POST_ID,
+    GUILD_ID,
     DiscordStandIn,
 )
 from tests.standin.objects import MESSAGE_CONTENT
@@ -249,6 +250,21 @@ async def test_command_names_are_unique_per_type_and_scope(client: Client) -> No
     assert (await client.call("PUT", f"/applications/{APP_ID}/commands", ok))[0] == 200
 
 
+async def test_guild_commands_only_where_the_app_is(client: Client) -> None:
+    """interactions/application-commands.mdx, Authorizing Your Application: guild commands
+    need the app authorized in the guild; elsewhere 403 Missing Access (50001), whether the
+    guild exists or not, and once the bot is removed from a guild."""
+    standin = client.standin
+    standin.expected_codes.add(50001)
+    guild, _ = await standin.add_guild(0, 1)
+    path = f"/applications/{APP_ID}/guilds/{guild}/commands"
+    assert (await client.call("PUT", path, [command()]))[0] == 200
+    refused(await client.call("PUT", f"/applications/{APP_ID}/guilds/123456789012345678"
+                                     "/commands", [command()]), 403, 50001)
+    await standin.remove_bot_from(guild)
+    refused(await client.call("PUT", path, []), 403, 50001)
+
+
 async def test_an_interaction_is_answered_once_within_3_seconds(client: Client) -> None:
     standin = client.standin
     standin.expected_codes.update({40060, 10062})
@@ -400,6 +416,39 @@ async def test_the_intent_needs_the_portal_switch(standin: DiscordStandIn) -> No
         ws = await gateway_events(standin, session, intents=MESSAGE_CONTENT)
         message = await ws.receive(timeout=5)
         assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4014
+
+
+async def closed_with(ws: Any) -> Any:
+    message = await ws.receive(timeout=5)
+    assert message.type == aiohttp.WSMsgType.CLOSE, message
+    return message.data
+
+
+async def test_close_codes_where_discord_closes(standin: DiscordStandIn) -> None:
+    """topics/opcodes-and-status-codes.mdx, Gateway Close Event Codes, each where its
+    reason arises; and ``close_code``, which closes every IDENTIFY with the code a test
+    chooses."""
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(standin.gateway_url + "?v=6&encoding=json")
+        assert await closed_with(ws) == 4012  # before HELLO: v6 is not available
+        for identify, code in [({"token": "wrong"}, 4004), ({"shard": [2, 2]}, 4010),
+                               ({"intents": 1 << 30}, 4013)]:
+            ws = await session.ws_connect(standin.gateway_url + "?v=10")
+            await ws.receive_json()  # HELLO
+            await ws.send_json({"op": 2, "d": {"token": standin.token, "intents": 0,
+                                               "properties": {}, **identify}})
+            assert await closed_with(ws) == code
+        standin.max_guilds_per_session = 0  # the stand-in's one guild is one too many
+        assert await closed_with(await gateway_events(standin, session, 0)) == 4011
+        home = (int(GUILD_ID) >> 22) % 2
+        sharded = await gateway_events(standin, session, 0, [1 - home, 2])  # no guild: fine
+        assert (await next_event(sharded, "READY"))["guilds"] == []
+        await sharded.close()
+        standin.max_guilds_per_session = 2500
+        standin.gateway.close_code = 4010
+        assert await closed_with(await gateway_events(standin, session, 0)) == 4010
+    assert standin.gateway.closed_with == [4012, 4004, 4010, 4013, 4011, 4010]
+    assert standin.gateway.identifies == 1
 
 
 async def test_events_are_routed_by_shard(standin: DiscordStandIn) -> None:

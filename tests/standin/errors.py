@@ -14,6 +14,7 @@ from typing import Any
 # JSON error codes (topics/opcodes-and-status-codes.mdx, "JSON Error Codes").
 GENERAL = 0
 UNKNOWN_CHANNEL = 10003
+UNKNOWN_GUILD = 10004
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_INTERACTION = 10062
@@ -32,6 +33,7 @@ THREAD_ALREADY_CREATED = 160004
 MESSAGES = {
     GENERAL: "General error",
     UNKNOWN_CHANNEL: "Unknown Channel",
+    UNKNOWN_GUILD: "Unknown Guild",
     UNKNOWN_MESSAGE: "Unknown Message",
     UNKNOWN_WEBHOOK: "Unknown Webhook",
     UNKNOWN_INTERACTION: "Unknown interaction",

@@ -8,7 +8,15 @@ once, one per shard: guild events go to shard (guild_id >> 22) % num_shards, eve
 a guild to shard 0 (events/gateway.mdx, Sharding). IDENTIFY is rate limited as Discord
 limits it: one per rate limit key (shard_id % max_concurrency) per 5 seconds, across all of
 the app's connections (events/gateway.mdx, Max Concurrency); beyond that the answer is an
-Invalid Session (op 9), and the test fails."""
+Invalid Session (op 9), and the test fails. Each IDENTIFY let through is recorded with its
+time (``identified``).
+
+A connection is closed with a close code where Discord would close it
+(topics/opcodes-and-status-codes.mdx, Gateway Close Event Codes): a wrong token (4004), an
+invalid shard (4010), a session over the guilds a shard may hold (4011), an unknown gateway
+version (4012), unknown intents (4013), a privileged intent not enabled (4014). A test can
+also flip ``close_code``: every IDENTIFY is then closed with that code, for the codes the
+bot cannot provoke by itself."""
 
 from __future__ import annotations
 
@@ -30,11 +38,26 @@ HEARTBEAT_MS = 41250
 # Close codes (topics/opcodes-and-status-codes.mdx, Gateway Close Event Codes).
 AUTHENTICATION_FAILED = 4004
 INVALID_SHARD = 4010
+SHARDING_REQUIRED = 4011
+INVALID_API_VERSION = 4012
 INVALID_INTENTS = 4013
 DISALLOWED_INTENTS = 4014
 KNOWN_INTENTS = (1 << 26) - 1
 INVALID_SESSION = 9  # op (topics/opcodes-and-status-codes.mdx, Gateway Opcodes)
 IDENTIFY_WINDOW = 5.0  # seconds (events/gateway.mdx, Rate Limiting; Session Start Limit Object)
+CLOSE_REASONS = {
+    AUTHENTICATION_FAILED: b"Authentication failed.", INVALID_SHARD: b"Invalid shard.",
+    SHARDING_REQUIRED: b"Sharding required.", INVALID_API_VERSION: b"Invalid API version.",
+    INVALID_INTENTS: b"Invalid intent(s).", DISALLOWED_INTENTS: b"Disallowed intent(s).",
+}
+
+
+@dataclass(frozen=True)
+class Identified:
+    """An IDENTIFY the stand-in accepted: its shard, and when (the stand-in's clock)."""
+
+    shard: tuple[int, int]
+    at: float
 
 
 @dataclass
@@ -82,6 +105,10 @@ class Gateway:
         self.identifies = 0
         self.resumes = 0
         self.refused: list[str] = []  # IDENTIFYs Discord would have refused, and why
+        self.identified: list[Identified] = []
+        self.close_code: int | None = None  # a switch: close every IDENTIFY with this code
+        self.known_intents = KNOWN_INTENTS  # events/gateway.mdx, Gateway Intents
+        self.closed_with: list[int] = []  # the close codes sent, in order
         self._last_identify: dict[int, float] = {}  # rate limit key: stand-in time
         self._ids = itertools.count(1)
 
@@ -90,7 +117,8 @@ class Gateway:
     async def dispatch(self, event: str, data: dict[str, Any]) -> list[Session]:
         """Send ``event`` to every session of the shard it belongs to; returns the sessions
         whose socket it reached now (the others keep it for a RESUME)."""
-        guild_id = data.get("guild_id") if event != "GUILD_CREATE" else data["id"]
+        guild_id = data["id"] if event in ("GUILD_CREATE", "GUILD_DELETE") else data.get(
+            "guild_id")
         reached = []
         for session in list(self.sessions.values()):
             if not session.receives(guild_id) or not session.wants(event, data):
@@ -123,6 +151,14 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
+        # events/gateway.mdx, Connecting: the version is the ``v`` query parameter (the
+        # default version without it). Discord does not document whether HELLO comes before
+        # a 4012; the stand-in closes at once, which is the harder case for a client.
+        version = request.query.get("v")
+        if version is not None and (not version.isdigit()
+                                    or int(version) not in self.standin.gateway_versions):
+            await self._close(ws, INVALID_API_VERSION)
+            return ws
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}))
         session: Session | None = None
         try:
@@ -142,23 +178,35 @@ class Gateway:
                 session.ws = None
         return ws
 
+    async def _close(self, ws: web.WebSocketResponse, code: int) -> None:
+        self.closed_with.append(code)
+        await ws.close(code=code, message=CLOSE_REASONS[code])
+
     async def _identify(self, ws: web.WebSocketResponse,
                         data: dict[str, Any]) -> Session | None:
         intents = int(data.get("intents", 0))
-        if data.get("token") != self.standin.token:
-            await ws.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+        if self.close_code is not None:
+            await self._close(ws, self.close_code)
             return None
-        if intents & ~KNOWN_INTENTS:
-            await ws.close(code=INVALID_INTENTS, message=b"Invalid intent(s).")
+        if data.get("token") != self.standin.token:
+            await self._close(ws, AUTHENTICATION_FAILED)
+            return None
+        if intents & ~self.known_intents:
+            await self._close(ws, INVALID_INTENTS)
             return None
         # A privileged intent must be enabled for the app in the Developer Portal
         # (events/gateway.mdx, Privileged Intents); otherwise close code 4014.
         if intents & o.MESSAGE_CONTENT and not self.standin.message_content_enabled:
-            await ws.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            await self._close(ws, DISALLOWED_INTENTS)
             return None
         shard = tuple(data.get("shard") or (0, 1))
         if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
-            await ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            await self._close(ws, INVALID_SHARD)
+            return None
+        probe = Session("", intents, (int(shard[0]), int(shard[1])))
+        if sum(probe.receives(g) for g in self.standin.guild_ids()) > \
+                self.standin.max_guilds_per_session:
+            await self._close(ws, SHARDING_REQUIRED)
             return None
         # events/gateway.mdx, Max Concurrency: "rate_limit_key = shard_id % max_concurrency";
         # Identifying: "If your app exceeds this limit, Discord will respond with a Invalid
@@ -179,9 +227,10 @@ class Gateway:
             # terminated, the bot token will be reset"
             self.refused.append(f"IDENTIFY for shard {list(shard)} past the "
                                 f"{self.standin.session_start_total} session starts allowed")
-            await ws.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            await self._close(ws, AUTHENTICATION_FAILED)
             return None
         self.identifies += 1
+        self.identified.append(Identified((int(shard[0]), int(shard[1])), now))
         session = Session(f"standin-session-{next(self._ids)}", intents,
                           (int(shard[0]), int(shard[1])), identified_at=now, ws=ws)
         self.sessions[session.session_id] = session

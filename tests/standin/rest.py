@@ -104,6 +104,12 @@ class Rest:
         """Bulk overwrite (interactions/application-commands.mdx): the list replaces every
         command of that scope, global or one guild."""
         guild = request.match_info.get("guild")
+        # interactions/application-commands.mdx, Authorizing Your Application: "To create
+        # commands in a guild, your app must be authorized with the applications.commands
+        # scope" (which the bot scope includes). Elsewhere: 403 (topics/opcodes-and-status-
+        # codes.mdx, HTTP Response Codes: "did not have permission to the resource") with
+        # 50001 Missing Access. Which code a guild id that exists nowhere gets is not
+        # documented; what bots report (and the stand-in answers) is the same 50001.
         if guild is not None and guild not in self.s.guild_ids():
             raise DiscordError(403, MISSING_ACCESS)
         body = request[BODY]

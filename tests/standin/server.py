@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.standin import objects as o
-from tests.standin.errors import DiscordError
+from tests.standin.errors import MESSAGES, DiscordError
 from tests.standin.gateway import Gateway
 from tests.standin.rest import BODY, TOKEN_SECONDS, Rest, json_response, parse_body
 from tests.standin.rules import EPHEMERAL, LOADING, has_body
@@ -46,11 +46,13 @@ class Refusal:
 
 @dataclass
 class Fault:
-    """Answer the next requests matching ``method`` and ``fragment`` with these statuses."""
+    """Answer the next requests matching ``method`` and ``fragment`` with these statuses
+    (and JSON error ``code``)."""
 
     method: str
     fragment: str
     statuses: list[int]
+    code: int = 0
 
 
 @dataclass
@@ -97,6 +99,12 @@ class DiscordStandIn:
         # allowed per 5 seconds" (1 for most bots; more for large ones)
         self.max_concurrency = 1
         self.session_start_total = 1000  # IDENTIFYs allowed a day (ibid., "total")
+        # events/gateway.mdx, Sharding: "Each shard can only support a maximum of 2500
+        # guilds"; a session that would hold more is closed with 4011, Sharding required
+        # (topics/opcodes-and-status-codes.mdx, Gateway Close Event Codes)
+        self.max_guilds_per_session = 2500
+        # reference.mdx, API Versioning: the versions "Available" (the gateway's ``v``)
+        self.gateway_versions: tuple[int, ...] = (9, 10)
         self.faults: list[Fault] = []
         self.expected_codes: set[int] = set()  # refusals the running test provokes on purpose
         self._skew = 0.0
@@ -164,8 +172,8 @@ class DiscordStandIn:
     def advance(self, seconds: float) -> None:
         self._skew += seconds
 
-    def fail(self, method: str, fragment: str, *statuses: int) -> None:
-        self.faults.append(Fault(method, fragment, list(statuses)))
+    def fail(self, method: str, fragment: str, *statuses: int, code: int = 0) -> None:
+        self.faults.append(Fault(method, fragment, list(statuses), code))
 
     # --- every request --------------------------------------------------------------------
 
@@ -210,6 +218,10 @@ class DiscordStandIn:
                     return json_response({"message": "You are being rate limited.",
                                           "retry_after": 0.05, "global": False}, 429,
                                          {"Retry-After": "0.05", "X-RateLimit-Scope": "user"})
+                if fault.code:
+                    self.refusals.append(Refusal(method, path, status, fault.code, None))
+                    return json_response({"message": MESSAGES[fault.code],
+                                          "code": fault.code}, status)
                 return json_response({"message": "Server error", "code": 0}, status)
         return None
 
@@ -233,6 +245,13 @@ class DiscordStandIn:
         self.channels[channel_id] = o.text_channel(channel_id, guild_id=guild_id)
         await self.gateway.dispatch("GUILD_CREATE", self.guild_payload(guild_id))
         return guild_id, channel_id
+
+    async def remove_bot_from(self, guild_id: str) -> None:
+        """A server's admin removes the bot: its sessions are told (events/gateway-events.mdx,
+        Guild Delete: "user was removed from a guild", without ``unavailable``), and the
+        app can no longer reach the guild."""
+        await self.gateway.dispatch("GUILD_DELETE", {"id": guild_id})
+        del self.guilds[guild_id]
 
     def guild_of(self, channel_id: str) -> str | None:
         return self.channels[channel_id].get("guild_id")
