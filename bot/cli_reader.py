@@ -3,14 +3,13 @@ training (``bot.reader``). Thin, like the other commands: parse, call, report.""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.errors import BotError
-from bot.reader.data import DATA_DIR, SQUAD_FILE
+from bot.reader.data import SQUAD_FILE
 
 TRAIN_DIR = PROJECT_ROOT / "index" / "reader-train"
 
@@ -54,7 +53,8 @@ def train_reader(settings: Settings, data: Path, out: Path, epochs: int, seed: i
     """Fine-tune the reader from the shipped MiniLM weights (hours on 2 cores; resumable)."""
     from bot.encoding import Embedder, model_location
     from bot.reader import data as reader_data_module
-    from bot.reader.train import Config, examples, train
+    from bot.reader.examples import examples, sample
+    from bot.reader.train import Config, train
 
     paragraphs = reader_data_module.load(data)
     training = [p for p in paragraphs if p.role == "train"]
@@ -64,7 +64,7 @@ def train_reader(settings: Settings, data: Path, out: Path, epochs: int, seed: i
     embedder = Embedder(settings.model, settings.backend, settings.model_cache)
     config = Config(epochs=epochs, seed=seed)
     train_examples = examples(training, embedder.encode)
-    check = _sample(examples(validation, embedder.encode), config.validation_questions)
+    check = sample(examples(validation, embedder.encode), config.validation_questions)
     _log(f"{len(train_examples)} training pairs ({sum(e.label for e in train_examples)} "
          f"answering) from {len({p.article for p in training})} articles; "
          f"{len(check)} validation pairs")
@@ -75,16 +75,5 @@ def train_reader(settings: Settings, data: Path, out: Path, epochs: int, seed: i
         from bot.reader.export import export_reader
 
         folder = export_reader(weights, Path(model_location(settings.model)), data, out,
-                               log=_log)
+                               log=_log, probe=[e.pair for e in check[:256]])
         click.echo(f"exported the reader into {folder}")
-
-
-def _sample(found: list, questions: int) -> list:  # type: ignore[type-arg]
-    """Every pair of an evenly spaced sample of ``questions`` questions."""
-    ids = list(dict.fromkeys(e.question for e in found))
-    step = max(len(ids) // questions, 1)
-    keep = set(ids[::step][:questions])
-    return [e for e in found if e.question in keep]
-
-
-__all__ = ["DATA_DIR", "reader_data", "sys", "train_reader"]

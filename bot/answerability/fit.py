@@ -171,10 +171,17 @@ def fit(data: Sequence[tuple[Answerer, Sequence[Example]]], log: Log,
                          np.concatenate([lab for e in on_topic for lab in e.labels]),
                          SENTENCE_FEATURES, _sentence_weights(on_topic))
     prior = AnswerModel.blank(sentence=sentence, read=MAX_READ)
-    log(f"reading the {MAX_READ} best sentences of every question")
-    readings = [(answerer, examples_, _read(answerer, prior, examples_))
-                for answerer, examples_ in data]
+    log(f"reading the {MAX_READ} best sentences of every on-topic question")
+    readings = []
+    for answerer, group in data:
+        asked = [e for e in group if not e.question.offtopic]
+        readings.append((answerer, asked, _read(answerer, prior, asked)))
     read, scores = choose_read(readings, sentence, log)
+    # Off-topic questions only feed the topic model: read as the product will read them.
+    log(f"reading the {read} best sentences of every off-topic question")
+    for answerer, group in data:
+        off = [e for e in group if e.question.offtopic]
+        readings.append((answerer, off, _read(answerer, replace(prior, read=read), off)))
     reading_rows, reading_labels, reading_weights = [], [], []
     for _, group, read_by in readings:
         for e, plan_and_reads in zip(group, read_by, strict=True):

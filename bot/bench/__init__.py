@@ -49,8 +49,9 @@ def run(settings: Settings, questions: Sequence[EvalQuestion], out_dir: Path,
     results.update(quality(ours))
     results["peer"] = quality(theirs)
     out_dir.mkdir(parents=True, exist_ok=True)
-    log("answerability: the bank's validation part and the held-out set")
-    results["answerability"] = answerability(answerer, out_dir / "reliability.png")
+    log("answerability: the SQuAD validation articles, the bank's validation part and the "
+        "held-out set")
+    results["answerability"] = answerability(answerer, settings, out_dir)
 
     log("warm latency: ours against a bare torch encode of the same question")
     ours_ms, bare_ms = latency(answerer, bare, texts)

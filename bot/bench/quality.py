@@ -13,7 +13,7 @@ import numpy as np
 
 from bot.answer import Answerer
 from bot.config import PROJECT_ROOT, Settings
-from bot.evaluate import EvalQuestion, Ranked, Report, evaluate, load_questions, split
+from bot.evaluate import EvalQuestion, Ranked, Report, evaluate
 from bot.ingest import load_documents
 
 BANK = PROJECT_ROOT / "bench" / "bank.jsonl"
@@ -53,45 +53,71 @@ def peer_report(settings: Settings, questions: Sequence[EvalQuestion],
     return evaluate(questions, system), latency
 
 
-def answerability(answerer: Answerer, chart_path: Path) -> dict[str, Any]:
-    """The answerability issue's figures on the bank's validation part and the held-out
-    set (neither fitted on), with a reliability diagram: predicted confidence against how
-    often the first passage was right, over both sets."""
-    from bot.answerability.fit import figures, judge_all, reliability
+def answerability(answerer: Answerer, settings: Settings, out_dir: Path) -> dict[str, Any]:
+    """The reader issue's figures, on what was never fitted on: the SQuAD validation
+    articles (each indexed alone), the bank's validation part and the held-out set; per set,
+    reliability (predicted confidence against how often the first passage was right) and the
+    trade-off as the confident line moves. Charts: ``tradeoff.png``, ``reliability.png``."""
+    from bot.answerability.refit import cached_reader, measure, tiktok_sets
 
+    reading, cache = cached_reader(answerer, settings)
+    try:
+        out = measure(reading, settings, answerer.model, tiktok_sets(), log=lambda _: None)
+    finally:
+        cache.save()
     model = answerer.model
-    out: dict[str, Any] = {}
-    everything = []
-    for name, questions in (("bank_val", split(load_questions(BANK), "val")),
-                            ("holdout", load_questions(HOLDOUT))):
-        judged = judge_all(answerer, model, questions)
-        everything += judged
-        out[name] = figures(judged, model.answered_at, model.tentative_at, model.topic_at)
-    out["reliability"] = reliability(everything)
-    out["cross_validated"] = model.notes.get("cross_validated", {})
-    _reliability_chart(out["reliability"], chart_path)
+    out["model"] = {"read": model.read, "answered_at": model.answered_at,
+                    "tentative_at": model.tentative_at, "topic_at": model.topic_at}
+    _trade_off_chart(out["trade_off"], model.answered_at, out_dir / "tradeoff.png")
+    _reliability_chart(out["reliability"], out_dir / "reliability.png")
     return out
 
 
-def _reliability_chart(rows: list[dict[str, float]], path: Path) -> None:
+def _trade_off_chart(curves: dict[str, list[dict[str, float]]], line: float,
+                     path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for name, rows in curves.items():
+        xs = [r["unanswerable_confident"] for r in rows]
+        ys = [r["right_confident"] for r in rows]
+        ax.plot(xs, ys, marker=".", label=name)
+        at = min(rows, key=lambda r: abs(r["answered_at"] - line))
+        ax.scatter([at["unanswerable_confident"]], [at["right_confident"]], s=60,
+                   facecolors="none", edgecolors="black")
+    ax.set_xlabel("unanswerable questions answered confidently")
+    ax.set_ylabel("answerable: right passage, answered confidently")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Moving the confident line (circled: {line:.2f}, the fitted one)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _reliability_chart(sets: dict[str, list[dict[str, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
-    ax.plot([r["predicted"] for r in rows], [r["observed"] for r in rows], marker="o",
-            label="this bot")
-    for r in rows:
-        ax.annotate(str(r["questions"]), (r["predicted"], r["observed"]), fontsize=7,
-                    textcoords="offset points", xytext=(4, -10))
+    for name, rows in sets.items():
+        if name == "articles":
+            continue
+        ax.plot([r["predicted"] for r in rows], [r["observed"] for r in rows], marker="o",
+                label=name, linewidth=1)
     ax.set_xlabel("predicted confidence")
     ax.set_ylabel("first passage right (observed)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_title("Reliability (bank val + held-out)")
-    ax.legend(loc="upper left")
+    ax.set_title("Reliability, per set never fitted on")
+    ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -32,9 +32,9 @@ def table(r: dict[str, Any]) -> str:
     speed = [
         ("warm latency p50 / p95", f"{r['latency_p50_ms']:.1f} / {r['latency_p95_ms']:.1f} ms",
          f"bare torch encode {r['bare_encode_p50_ms']:.1f} / {r['bare_encode_p95_ms']:.1f} ms",
-         f"{r['latency_ratio']:.2f}x", _target(r["latency_ratio"] <= 0.6, "≤ 0.6x")),
+         f"{r['latency_ratio']:.2f}x", _target(r["latency_ratio"] <= 3.0, "≤ 3x")),
         ("one-shot `ask`, whole process", f"{r['ask_s']:.2f} s", bare,
-         f"{r['ask_ratio']:.2f}x", _target(r["ask_ratio"] <= 0.25, "≤ 0.25x")),
+         f"{r['ask_ratio']:.2f}x", _target(r["ask_ratio"] <= 0.35, "≤ 0.35x")),
         ("REPL ready (first answer)",
          f"{r['repl_ready_s']:.2f} s ({r['repl_first_answer_s']:.2f} s)", bare,
          f"{r['repl_ready_ratio']:.2f}x", _target(r["repl_ready_ratio"] <= 0.3, "≤ 0.3x")),
@@ -43,7 +43,7 @@ def table(r: dict[str, Any]) -> str:
          _target(r["discord_ratio"] <= 0.3, "≤ 0.3x")),
         ("peak RSS, one-shot `ask`", f"{r['rss_mb']:.0f} MB",
          f"bare torch model loaded {r['bare_torch_rss_mb']:.0f} MB", f"{r['rss_ratio']:.2f}x",
-         _target(r["rss_mb"] <= 300, "≤ 300 MB")),
+         _target(r["rss_mb"] <= 350, "≤ 350 MB")),
         ("burst of 64", f"{r['burst_qps']:.0f} q/s",
          f"one by one {r['burst_one_by_one_qps']:.0f} q/s", f"{r['burst_speedup']:.2f}x",
          _target(r["burst_speedup"] >= 2.5, "≥ 2.5x")),
@@ -166,14 +166,34 @@ def machine() -> str:
 
 
 def answerability_table(a: dict[str, Any]) -> list[str]:
-    targets = {"right_on_top": "≥ 0.90", "right_confident": "≥ 0.80",
-               "unanswerable_confident": "≤ 0.05", "offtopic_quoted": "= 0"}
-    lines = ["| answerability | bank val | held-out | target |", "|---|---|---|---|"]
-    for key, target in targets.items():
-        cells = [f"{a[s][key]:.2f}" if isinstance(a[s][key], float) else
-                 f"{a[s][key]} of {a[s]['offtopic']}" for s in ("bank_val", "holdout")]
-        lines.append(f"| {key.replace('_', ' ')} | {cells[0]} | {cells[1]} | {target} |")
-    lines += ["", "| confidence | questions | first passage right |", "|---|---|---|"]
-    lines += [f"| {r['from']:.1f}–{r['to']:.1f} (mean {r['predicted']:.2f}) | "
-              f"{r['questions']} | {r['observed']:.2f} |" for r in a["reliability"]]
+    """The reader issue's figures and targets per set, reliability per set, and the
+    trade-off rows around the fitted line."""
+    sets = [("SQuAD validation articles", a["articles"]["all"], "≥ 0.90", "≥ 0.35", "≤ 0.15"),
+            ("bank, validation part", a["sets"]["bank val"], "≥ 0.90", "≥ 0.70", "≤ 0.05"),
+            ("held-out", a["sets"]["holdout"], "≥ 0.90", "≥ 0.70", "≤ 0.05")]
+    lines = ["| set | right passage first, quoted | right and confident | unanswerable "
+             "answered confidently | unanswerable tentative | off-topic quoted |",
+             "|---|---|---|---|---|---|"]
+    for name, f, on_top, confident, wrong in sets:
+        lines.append(f"| {name} | {f['right_on_top']:.2f} (target {on_top}) | "
+                     f"{f['right_confident']:.2f} (target {confident}) | "
+                     f"{f['unanswerable_confident']:.2f} (target {wrong}) | "
+                     f"{f['unanswerable_tentative']:.2f} | "
+                     f"{f['offtopic_quoted']} of {f['offtopic']} |")
+    for article, f in a["articles"].items():
+        if article != "all":
+            lines.append(f"| · {article} | {f['right_on_top']:.2f} | "
+                         f"{f['right_confident']:.2f} | {f['unanswerable_confident']:.2f} | "
+                         f"{f['unanswerable_tentative']:.2f} | "
+                         f"{f['offtopic_quoted']} of {f['offtopic']} |")
+    lines += ["", "| reliability: confidence → first passage right | " + " | ".join(
+        f"{lo:.1f}–{lo + 0.2:.1f}" for lo in np.arange(0, 1, 0.2)) + " |",
+        "|---|---|---|---|---|---|"]
+    for name, rows in a["reliability"].items():
+        cells = []
+        for lo in np.arange(0, 1, 0.2):
+            row = next((r for r in rows if abs(r["from"] - lo) < 1e-9), None)
+            cells.append(f"{row['predicted']:.2f} → {row['observed']:.2f} "
+                         f"({row['questions']})" if row else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines

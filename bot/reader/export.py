@@ -23,15 +23,10 @@ from typing import Any
 import numpy as np
 
 from bot.reader.pairs import CONTEXT_WORDS, MAX_TOKENS, Pair
+from bot.reader.runtime import FORMAT, GRAPH, MANIFEST, MODEL_DIR, TOKENIZER, WEIGHTS
 
 logger = logging.getLogger(__name__)
 
-MODEL_DIR = Path(__file__).with_name("model")
-GRAPH = "reader.xml"
-WEIGHTS = "reader.bin"
-TOKENIZER = "tokenizer.json"
-MANIFEST = "manifest.json"
-FORMAT = 1  # bump when the inputs, outputs or pairing change
 LICENCE = ("Fine-tuned from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) on questions "
            "and paragraphs of the SQuAD 2.0 development set (Rajpurkar, Jia and Liang, 2018; "
            "CC BY-SA 4.0): see training/NOTICE.")
@@ -49,7 +44,7 @@ def export_reader(weights: Path, model_dir: Path, data: Path, run: Path,
     from bot.reader.data import digest
     from bot.reader.train import reader_net
 
-    net = reader_net().from_encoder(model_dir)
+    net = reader_net().from_encoder(model_dir, attention="eager")
     net.load_state_dict(torch.load(weights, weights_only=True))
     net.eval()
     example = (torch.ones(2, 16, dtype=torch.int64), torch.ones(2, 16, dtype=torch.int64),

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_DIR = Path(__file__).with_name("model")
 GRAPH, WEIGHTS, TOKENIZER, MANIFEST = "reader.xml", "reader.bin", "tokenizer.json", "manifest.json"
-FORMAT = 1
+FORMAT = 1  # bump when the inputs, outputs or pairing change
 OV_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
 BATCH = 32  # pairs per forward pass
 
@@ -62,7 +62,9 @@ class Reader:
                 raise
             shutil.rmtree(cache_dir, ignore_errors=True)  # a damaged compile cache
             compiled = core.compile_model(str(folder / GRAPH), "CPU", OV_CONFIG)
-        self._inputs = [port.get_any_name() for port in compiled.inputs]
+        feeds = ("input_ids", "attention_mask", "token_type_ids")
+        self._inputs = [next((n for n in port.get_names() if n in feeds), port.get_any_name())
+                        for port in compiled.inputs]
         names = [port.get_names() for port in compiled.outputs]
         self._outputs = [next(i for i, n in enumerate(names) if key in n)
                          for key in ("answer", "start", "end")]

@@ -1,20 +1,14 @@
 """`python -m bot train-reader`: fine-tune the shipped all-MiniLM-L6-v2 weights into the
 reader, on torch, then export it (``bot.reader.export``). Imported only by that command.
 
-Examples (``examples``): every question of the ``train`` articles paired with the sentences
-of its paragraph that hold a gold answer (label 1), the ``PARAGRAPH_NEGATIVES`` others of its
-paragraph closest to it by MiniLM cosine (0; for an unanswerable question these are the near
-misses it was written against), and the ``HARD_NEGATIVES`` closest sentences of other
-paragraphs (0), which is what retrieval puts beside the right sentence at question time. A
-sentence elsewhere that holds a gold answer string is left out, not called wrong. (Every
-sentence of the paragraph instead: 57k pairs and four hours on these two cores; this: 35k.)
+The training pairs are ``bot.reader.examples``' of the ``train`` articles.
 
 The model: the MiniLM encoder; its tokens' mean → a linear layer → the answer logit; every
 token → two logits, the answer's first and last token (SQuAD-style span head, trained on
 the answering pairs only). Loss: binary cross-entropy + ``SPAN_WEIGHT`` × the span's.
 
 Seeded (the same run gives the same weights on the same machine), resumable (a checkpoint
-every ``--checkpoint-every`` steps holds the weights, the optimiser, the schedule and the
+every ``Config.checkpoint_every`` steps holds the weights, the optimiser, the schedule and the
 step; the epoch's order is a function of the seed and the epoch, so a resumed run sees the
 batches it had not seen yet), validated at every checkpoint on a fixed sample of the
 validation articles (``log.jsonl``)."""
@@ -34,24 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from bot.reader.data import Paragraph, by_article
+from bot.reader.examples import Example, figures
 from bot.reader.pairs import MAX_TOKENS, Pair, PairTokenizer, token_span
-from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
-HARD_NEGATIVES = 1
-PARAGRAPH_NEGATIVES = 3
 SPAN_WEIGHT = 0.5
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Example:
-    pair: Pair
-    label: int
-    answer: tuple[int, int] | None  # the gold answer's characters in the sentence
-    question: str  # the question's id, for question-level figures
 
 
 @dataclass(frozen=True)
@@ -67,52 +50,6 @@ class Config:
     validation_questions: int = 250
 
 
-def examples(paragraphs: Sequence[Paragraph], vectors: Callable[[list[str]], Any],
-             hard_negatives: int = HARD_NEGATIVES) -> list[Example]:
-    """The labelled pairs for ``paragraphs`` (see the module's docstring); ``vectors``
-    encodes texts into normalised rows."""
-    found: list[Example] = []
-    for _, group in by_article(paragraphs):
-        sentences = [(p, i) for p in group for i in range(len(p.sentences))]
-        questions = [(p, q) for p in group for q in p.questions]
-        if not questions:
-            continue
-        sv = vectors([p.sentence(i) for p, i in sentences])
-        qv = vectors([q.question for _, q in questions])
-        nearest = np.argsort(-(qv @ sv.T), axis=1)
-        for (p, q), order in zip(questions, nearest, strict=True):
-            answering = p.answering(q)
-            golds = [fold(g.text) for g in q.answers]
-            here = [int(j) for j in order if sentences[int(j)][0] is p]
-            wrong = [j for j in here if sentences[j][1] not in answering][:PARAGRAPH_NEGATIVES]
-            for j in sorted(wrong + [j for j in here if sentences[j][1] in answering]):
-                i = sentences[j][1]
-                found.append(_example(p, i, q.question, q.id, i in answering, q.answers))
-            taken = 0
-            for j in order:
-                other, i = sentences[int(j)]
-                if other is p:
-                    continue
-                if any(g in fold(other.sentence(i)) for g in golds):
-                    continue
-                found.append(_example(other, i, q.question, q.id, False, ()))
-                taken += 1
-                if taken == hard_negatives:
-                    break
-    return found
-
-
-def _example(p: Paragraph, i: int, question: str, qid: str, answers_it: bool,
-             golds: Sequence[Any]) -> Example:
-    start, end = p.sentences[i]
-    before = p.sentence(i - 1) if i > 0 else ""
-    answer = None
-    if answers_it:
-        gold = next(g for g in golds if start <= g.start < end)
-        answer = (gold.start - start, min(gold.start + len(gold.text), end) - start)
-    return Example(Pair(question, p.text[start:end], before), int(answers_it), answer, qid)
-
-
 def train(train_examples: Sequence[Example], validation: Sequence[Example],
           model_dir: Path, out: Path, config: Config, log: Log) -> Path:
     """Train (or resume) into ``out``; returns the final weights' path."""
@@ -124,6 +61,7 @@ def train(train_examples: Sequence[Example], validation: Sequence[Example],
     (out / "config.json").write_text(json.dumps(asdict(config), indent=1), encoding="utf-8")
     tokenizer = PairTokenizer(model_dir / "tokenizer.json", config.max_tokens)
     model = reader_net().from_encoder(model_dir)
+    model.to("cuda" if torch.cuda.is_available() else "cpu")  # a GPU machine's, when there
     # The word embeddings (half the weights) stay as MiniLM learnt them: 7.9k questions are
     # too few to move them well, and their gradients and optimiser state cost a fifth of a step.
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -161,40 +99,15 @@ def train(train_examples: Sequence[Example], validation: Sequence[Example],
                 break
     bar.close()
     weights = out / "reader.pt"
-    torch.save(model.state_dict(), weights)
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, weights)
     return weights
 
 
 def evaluate(model: Any, tokenizer: PairTokenizer, data: Sequence[Example],
              batch_size: int = 64) -> dict[str, float]:
-    """Validation figures: pair AUC; per answerable question, whether its best-scored pair
-    is an answering sentence; per question, the best score's AUC for answerable against
-    not; the span's exact match and token F1 on answering pairs."""
-    scores, spans = score(model, tokenizer, [e.pair for e in data], batch_size)
-    labels = np.array([e.label for e in data])
-    by_question: dict[str, list[int]] = {}
-    for i, e in enumerate(data):
-        by_question.setdefault(e.question, []).append(i)
-    best_right, best, answerable = [], [], []
-    for rows in by_question.values():
-        top = max(rows, key=lambda r: scores[r])
-        has = bool(labels[rows].any())
-        answerable.append(has)
-        best.append(scores[top])
-        if has:
-            best_right.append(bool(labels[top]))
-    exact, f1 = [], []
-    for e, span in zip(data, spans, strict=True):
-        if e.answer is None:
-            continue
-        gold = e.pair.sentence[e.answer[0]:e.answer[1]]
-        guess = e.pair.sentence[span[0]:span[1]] if span else ""
-        exact.append(fold(gold) == fold(guess))
-        f1.append(_token_f1(guess, gold))
-    return {"pair_auc": _auc(scores, labels), "best_right": float(np.mean(best_right)),
-            "question_auc": _auc(np.array(best), np.array(answerable)),
-            "span_exact": float(np.mean(exact)) if exact else 0.0,
-            "span_f1": float(np.mean(f1)) if f1 else 0.0}
+    """The validation figures (``bot.reader.examples.figures``) of the torch model."""
+    logits, spans = score(model, tokenizer, [e.pair for e in data], batch_size)
+    return figures(data, logits, spans)
 
 
 def score(model: Any, tokenizer: PairTokenizer, pairs: Sequence[Pair], batch_size: int
@@ -211,13 +124,21 @@ def score(model: Any, tokenizer: PairTokenizer, pairs: Sequence[Pair], batch_siz
         for at in range(0, len(pairs), batch_size):
             chunk = pairs[at : at + batch_size]
             batch = tokenizer.batch(chunk)
-            answer, start, end = model(torch.from_numpy(batch.ids),
-                                       torch.from_numpy(batch.mask),
-                                       torch.from_numpy(batch.types))
+            answer, start, end = (t.cpu() for t in model(*_inputs(batch, _device(model))))
             logits[at : at + len(chunk)] = answer.numpy()
             for j in range(len(chunk)):
                 spans[at + j] = answer_span(batch.spans[j], start[j].numpy(), end[j].numpy())
     return logits, spans
+
+
+def _device(model: Any) -> Any:
+    return next(model.parameters()).device
+
+
+def _inputs(batch: Any, device: Any) -> tuple[Any, Any, Any]:
+    import torch
+
+    return tuple(torch.from_numpy(a).to(device) for a in (batch.ids, batch.mask, batch.types))
 
 
 def _loss(model: Any, tokenizer: PairTokenizer, batch: Sequence[Example]) -> Any:
@@ -225,9 +146,9 @@ def _loss(model: Any, tokenizer: PairTokenizer, batch: Sequence[Example]) -> Any
     import torch.nn.functional as F
 
     encoded = tokenizer.batch([e.pair for e in batch])
-    answer, start, end = model(torch.from_numpy(encoded.ids), torch.from_numpy(encoded.mask),
-                               torch.from_numpy(encoded.types))
-    labels = torch.tensor([float(e.label) for e in batch])
+    device = _device(model)
+    answer, start, end = model(*_inputs(encoded, device))
+    labels = torch.tensor([float(e.label) for e in batch], device=device)
     loss = F.binary_cross_entropy_with_logits(answer, labels)
     targets: list[tuple[int, tuple[int, int]]] = []
     for row, e in enumerate(batch):
@@ -235,12 +156,13 @@ def _loss(model: Any, tokenizer: PairTokenizer, batch: Sequence[Example]) -> Any
         if span is not None:
             targets.append((row, span))
     if targets:
-        rows = torch.tensor([row for row, _ in targets])
-        inside = torch.tensor([[a >= 0 for a, _ in encoded.spans[row]] for row, _ in targets])
+        rows = torch.tensor([row for row, _ in targets], device=device)
+        inside = torch.tensor([[a >= 0 for a, _ in encoded.spans[row]] for row, _ in targets],
+                              device=device)
         masked_start = start[rows].masked_fill(~inside, -1e4)
         masked_end = end[rows].masked_fill(~inside, -1e4)
-        first = torch.tensor([s for _, (s, _) in targets])
-        last = torch.tensor([e for _, (_, e) in targets])
+        first = torch.tensor([s for _, (s, _) in targets], device=device)
+        last = torch.tensor([e for _, (_, e) in targets], device=device)
         loss = loss + SPAN_WEIGHT * (F.cross_entropy(masked_start, first)
                                      + F.cross_entropy(masked_end, last)) / 2
     return loss
@@ -298,31 +220,13 @@ def _resume(out: Path, model: Any, optimizer: Any, schedule: Any, log: Log) -> i
     path = out / "checkpoint.pt"
     if not path.is_file():
         return 0
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, weights_only=False, map_location=_device(model))
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
-    torch.set_rng_state(state["rng"])
+    torch.set_rng_state(state["rng"].cpu())
     log(f"resuming from step {state['step']} ({path})")
     return int(state["step"])
-
-
-def _auc(scores: np.ndarray[Any, Any], labels: np.ndarray[Any, Any]) -> float:
-    positive, negative = scores[labels.astype(bool)], scores[~labels.astype(bool)]
-    if not len(positive) or not len(negative):
-        return float("nan")
-    ranks = np.argsort(np.argsort(np.concatenate([positive, negative]))) + 1
-    return float((ranks[: len(positive)].sum() - len(positive) * (len(positive) + 1) / 2)
-                 / (len(positive) * len(negative)))
-
-
-def _token_f1(guess: str, gold: str) -> float:
-    g, t = fold(guess).split(), fold(gold).split()
-    common = sum(min(g.count(w), t.count(w)) for w in set(g))
-    if not common:
-        return 0.0
-    precision, recall = common / len(g), common / len(t)
-    return 2 * precision * recall / (precision + recall)
 
 
 @cache
