@@ -17,9 +17,8 @@ alone. Off-topic questions: the bank's, and questions of one article asked of an
 4. The *reading model*: the prior beside the reader's log-odds (READING_FEATURES).
 5. The *answer model*: one row of ANSWER_FEATURES per question, labelled "the first passage
    holds the answer"; the *topic model*: TOPIC_FEATURES, labelled "not off-topic".
-6. ``topic_at`` lies above every off-topic question of the bank and above
-   ``1 - OFFTOPIC_ABOVE`` of the others; ``answered_at`` and ``tentative_at`` are where the
-   stated ``Costs`` of the outcomes, summed over the fitting questions, are lowest.
+6. ``answered_at``, ``tentative_at`` and ``topic_at`` are where the stated ``Costs`` of
+   the outcomes, summed over the fitting questions by weight, are lowest.
 7. ``taught_at``, the similarity at which a question gets a taught answer (leave-one-out
    over the bank's fitting part, as before)."""
 
@@ -57,9 +56,8 @@ logger = logging.getLogger(__name__)
 
 C = 1.0  # inverse L2 strength for every regression, on standardised features
 MAX_READ = 12
-READ_CHOICES = (4, 6, 8, 10, 12)
+READ_CHOICES = (2, 3, 4, 6, 8, 12)
 READ_TOLERANCE = 0.01  # of the weighted share of answerable questions ranked right
-OFFTOPIC_ABOVE = 0.01
 CROSS_QUESTIONS = 24  # questions of each other article asked of an article, as off-topic
 MARGIN = 0.02
 BATCH = 64  # questions judged together (one reading pass)
@@ -72,16 +70,16 @@ class Costs:
     unsure" (they read it and judge it themselves: 1). A confident quote that does not
     answer costs 4: it is believed, or found out and trust in every later answer is lost.
     A false "the article doesn't say" costs 3: the person gives up on an answer that is
-    there. A wrong passage shown as unsure costs 0.5 for an unanswerable question (a glance,
-    then dismissed) and 2 for an answerable one (the answer was missed, though the hedge
-    and "more excerpts" leave a way to it). An off-topic question quoted at all costs 4."""
+    there. A wrong passage shown as unsure costs a read (1), and 2 when the article did
+    answer (the answer was missed, though the hedge and "more excerpts" leave a way to it).
+    An off-topic question quoted at all costs 6: the bot looks broken."""
 
     confident_wrong: float = 4.0
     hedged_right: float = 1.0
-    hedged_wrong_unanswerable: float = 0.5
+    hedged_wrong_unanswerable: float = 1.0
     hedged_wrong_answerable: float = 2.0
     missed: float = 3.0
-    offtopic_quoted: float = 4.0
+    offtopic_quoted: float = 6.0
 
     def of(self, answerable: bool, offtopic: bool, right: bool, outcome: str) -> float:
         if outcome == "none":
@@ -259,25 +257,33 @@ def choose_read(readings: Sequence[tuple[Answerer, Sequence[Example], list[Any]]
 
 def thresholds(judged: Sequence[Judgement], costs: Costs = COSTS
                ) -> tuple[float, float, float]:
-    """``topic_at`` above the off-topic questions (see the module's docstring), then the
-    ``answered_at`` and ``tentative_at`` with the lowest total cost."""
-    bank_offtopic = [j.on_topic for j in judged if j.question.offtopic and j.group == "bank"]
-    other = sorted((j.on_topic for j in judged if j.question.offtopic and j.group != "bank"),
-                   reverse=True)
-    line = max(bank_offtopic, default=0.0)
-    if other:
-        line = max(line, other[int(OFFTOPIC_ABOVE * len(other))])
-    topic_at = round(min(line + MARGIN, 0.99), 4)
-    on = [j for j in judged if j.on_topic >= topic_at or not j.question.offtopic]
-    grid = np.round(np.arange(0.05, 1.0, 0.01), 2)
-    best: tuple[float, float, float] | None = None
-    for answered_at in grid:
-        for tentative_at in grid[grid <= answered_at]:
-            cost = total_cost(on, answered_at, tentative_at, topic_at, costs)
-            if best is None or cost < best[0] - 1e-9:
-                best = (cost, float(answered_at), float(tentative_at))
+    """``answered_at``, ``tentative_at`` and ``topic_at``, on a grid of 0.01, where the
+    outcomes' total cost over ``judged`` (each question by its weight) is lowest.
+
+    With the confident line ``a`` above the unsure line ``t``, a question of confidence
+    ``c`` costs ``[c ≥ a](answered − tentative) + [c ≥ t](tentative − none) + none``, so for
+    each topic line the two sums are minimised apart, ``t ≤ a``: one pass per topic line."""
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    confidence = np.array([j.confidence for j in judged])
+    topic = np.array([j.on_topic for j in judged])
+    weight = np.array([j.weight for j in judged])
+    cost = np.array([[costs.of(j.question.answerable, j.question.offtopic, j.right, o)
+                      for o in ("answered", "tentative", "none")] for j in judged])
+    above = confidence[:, None] >= grid[None, :]  # question × line
+    best: tuple[float, float, float, float] | None = None
+    for topic_at in (*grid, 0.995, 0.999):
+        gate = (topic >= topic_at) * weight
+        answered = (gate * (cost[:, 0] - cost[:, 1])) @ above
+        tentative = (gate * (cost[:, 1] - cost[:, 2])) @ above
+        base = float(weight @ cost[:, 2])
+        low = np.minimum.accumulate(tentative)  # the best unsure line at or below each
+        at = np.argmin(answered + low)
+        t = int(np.argmin(tentative[: at + 1]))
+        total = base + float(answered[at] + tentative[t])
+        if best is None or total < best[0] - 1e-9:
+            best = (total, float(grid[at]), float(grid[t]), float(topic_at))
     assert best is not None
-    return best[1], best[2], topic_at
+    return best[1], best[2], best[3]
 
 
 def total_cost(judged: Sequence[Judgement], answered_at: float, tentative_at: float,
