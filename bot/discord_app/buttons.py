@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot.discord_app import teaching
 from bot.discord_app.format import NO_MENTIONS, truncate
+from bot.discord_app.protocols import QA
 from bot.discord_app.respond import THREADABLE, answer_page, defer
 from bot.errors import BotError
 from bot.teaching.teacher import Learned
-
-if TYPE_CHECKING:
-    from bot.discord_app.client import QACog
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +24,7 @@ UNKNOWN_ANSWER = "that answer is no longer known; ask the question again"
 THREAD_EXISTS = 160004  # JSON error code: a message can only have one thread
 
 
-async def on_button(cog: QACog, interaction: discord.Interaction[Any], action: str,
+async def on_button(cog: QA, interaction: discord.Interaction[Any], action: str,
                     answer_id: str, offset: int) -> None:
     if action in ("up", "down"):
         await vote(cog, interaction, answer_id, 1 if action == "up" else -1)
@@ -38,7 +36,7 @@ async def on_button(cog: QACog, interaction: discord.Interaction[Any], action: s
         await teaching.offer(cog, interaction, answer_id)
 
 
-async def vote(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+async def vote(cog: QA, interaction: discord.Interaction[Any], answer_id: str,
                value: int) -> None:
     """One vote per person per answer; an operator's (Manage Server) 👎 keeps votes from
     teaching the answer, and unteaches it when it was taught (``Teacher.learn``)."""
@@ -63,7 +61,7 @@ def thanks(value: int, operator: bool, learned: Learned) -> str:
     return "Thanks, noted 👎: the operator will look at it."
 
 
-async def more(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+async def more(cog: QA, interaction: discord.Interaction[Any], answer_id: str,
                offset: int) -> None:
     """The next page, shown to whoever saw the answer (privately under a private one)."""
     if await asyncio.to_thread(cog.service.store.answer, answer_id) is None:
@@ -78,7 +76,7 @@ async def more(cog: QACog, interaction: discord.Interaction[Any], answer_id: str
                                              allowed_mentions=NO_MENTIONS)
 
 
-async def open_thread(cog: QACog, interaction: discord.Interaction[Any],
+async def open_thread(cog: QA, interaction: discord.Interaction[Any],
                       answer_id: str) -> None:
     """A thread on the answer, where follow-up questions are read with it. Discord allows
     one thread per message, in text and announcement channels only, with Create Public

@@ -33,6 +33,7 @@ from bot.discord_app.format import (
     suggestions,
     truncate,
 )
+from bot.discord_app.protocols import AnyBot as AnyBot  # re-exported: run.py uses it
 from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
 from bot.discord_app.shards import PacedShardedBot
 from bot.discord_app.sync import sync_commands
@@ -62,9 +63,6 @@ class ArticleBot(NoTextCommands, commands.Bot):
 
 class ShardedArticleBot(NoTextCommands, PacedShardedBot):
     pass
-
-
-AnyBot = commands.Bot | commands.AutoShardedBot
 
 
 def make_bot(service: QAService, settings: Settings) -> AnyBot:
@@ -314,8 +312,11 @@ class QACog(commands.Cog, name="QA"):
         key = str(channel.id)
         return key if await asyncio.to_thread(self.service.is_conversation, key) else None
 
+    def retry_after(self, user_id: int) -> float:
+        return self.cooldowns.retry_after(user_id)
+
     def _check_cooldown(self, user_id: int) -> None:
-        wait = self.cooldowns.retry_after(user_id)
+        wait = self.retry_after(user_id)
         if wait:
             raise OnCooldown(wait)
 

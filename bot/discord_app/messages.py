@@ -12,16 +12,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot.discord_app.format import NO_MENTIONS
+from bot.discord_app.protocols import QA
 from bot.discord_app.respond import answer_page, can_open_thread
 from bot.errors import BotError
-
-if TYPE_CHECKING:
-    from bot.discord_app.client import QACog
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +27,7 @@ UNKNOWN_MESSAGE = 10008
 INVALID_FORM_BODY = 50035
 
 
-async def on_message(cog: QACog, message: discord.Message) -> None:
+async def on_message(cog: QA, message: discord.Message) -> None:
     me = cog.bot.user
     if me is None or message.author.bot:
         return
@@ -50,7 +48,7 @@ async def on_message(cog: QACog, message: discord.Message) -> None:
     if not question:
         await _reply(message, content=nudge(cog, ref if replied else None, mentioned))
         return
-    if cog.cooldowns.retry_after(message.author.id):
+    if cog.retry_after(message.author.id):
         with contextlib.suppress(discord.HTTPException):
             await message.add_reaction("⏳")
         return
@@ -76,7 +74,7 @@ def strip_mentions(text: str, bot_id: int, role_id: int | None) -> str:
     return text.strip()
 
 
-def nudge(cog: QACog, replied_to: discord.Message | None, mentioned: bool) -> str:
+def nudge(cog: QA, replied_to: discord.Message | None, mentioned: bool) -> str:
     """What to do instead, when a message for the bot arrived without its text."""
     intent = cog.settings.discord_message_content
     example = (cog.service.examples or ["What is it about?"])[0]

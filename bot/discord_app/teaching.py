@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.discord_app.format import CHOICE_MAX, CONTENT_MAX, NO_MENTIONS, escape, truncate
+from bot.discord_app.protocols import QA
 from bot.discord_app.respond import defer
 from bot.discord_app.views import teach_view
 from bot.errors import BotError
 from bot.teaching.teacher import PassageChoice, Suggestion
-
-if TYPE_CHECKING:
-    from bot.discord_app.client import QACog
 
 ONLY_OPERATORS = "Only members with the Manage Server permission can teach me answers."
 UNKNOWN_ANSWER = "that answer is no longer known; ask the question again"
@@ -45,7 +43,7 @@ def check_operator(interaction: discord.Interaction[Any]) -> None:
 
 # --- "Teach this" and its select ------------------------------------------------------------
 
-async def offer(cog: QACog, interaction: discord.Interaction[Any], answer_id: str) -> None:
+async def offer(cog: QA, interaction: discord.Interaction[Any], answer_id: str) -> None:
     """The operator sees, privately, the closest passages to the answer's question."""
     check_operator(interaction)  # before acknowledging: a refusal is a private line at once
     stored = await asyncio.to_thread(cog.service.store.answer, answer_id)
@@ -61,7 +59,7 @@ async def offer(cog: QACog, interaction: discord.Interaction[Any], answer_id: st
                                              allowed_mentions=NO_MENTIONS)
 
 
-async def choose(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+async def choose(cog: QA, interaction: discord.Interaction[Any], answer_id: str,
                  values: Sequence[str]) -> None:
     """The operator picked a passage: teach it, and say so in place of the select."""
     check_operator(interaction)
@@ -96,7 +94,7 @@ def taught_text(question: str, passage: PassageChoice) -> str:
 
 # --- /teach --------------------------------------------------------------------------------
 
-async def teach_command(cog: QACog, interaction: discord.Interaction[Any], question: str,
+async def teach_command(cog: QA, interaction: discord.Interaction[Any], question: str,
                         passage: str) -> None:
     check_operator(interaction)
     cog.check_question(question)
@@ -108,7 +106,7 @@ async def teach_command(cog: QACog, interaction: discord.Interaction[Any], quest
                                              allowed_mentions=NO_MENTIONS)
 
 
-async def question_choices(cog: QACog, interaction: discord.Interaction[Any],
+async def question_choices(cog: QA, interaction: discord.Interaction[Any],
                            typed: str) -> list[app_commands.Choice[str]]:
     """What was typed, then the questions the bot could not answer (or only tentatively)
     holding its words, most often asked first. Nothing for members who may not teach."""
@@ -126,7 +124,7 @@ async def question_choices(cog: QACog, interaction: discord.Interaction[Any],
     return choices[:25]
 
 
-async def passage_choices(cog: QACog, interaction: discord.Interaction[Any],
+async def passage_choices(cog: QA, interaction: discord.Interaction[Any],
                           typed: str) -> list[app_commands.Choice[str]]:
     """The passages closest to the question typed in the other option, or (without one)
     those holding the words typed here. Values are short references, names the passage."""
