@@ -135,6 +135,7 @@ class Rest:
         kind = body["type"]
         data = body.get("data") or {}
         state.callback = kind
+        state.acknowledged = self.s.now()
         message = None
         if kind == 4:
             message = await self.s.respond(state, data, loading=False)
