@@ -205,7 +205,7 @@ def test_the_discord_package_has_no_import_circle() -> None:
 
     def visit(module: str, path: list[str]) -> None:
         if module in path:
-            circle = path[path.index(module):] + [module]
+            circle = [*path[path.index(module):], module]
             raise AssertionError("import circle: " + " -> ".join(circle))
         if module in done:
             return
