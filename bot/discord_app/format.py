@@ -88,20 +88,22 @@ def shown(answer: Answer, embed: discord.Embed) -> int:
     return len(embed.fields) if answer.excerpts else 0
 
 
-def answer_text(answer: Answer, examples: list[str], first_number: int = 1) -> tuple[str, int]:
+def answer_text(answer: Answer, examples: list[str], first_number: int = 1,
+                limit: int = CONTENT_MAX) -> tuple[str, int]:
     """The answer as plain message text, for channels where the bot may not embed: the
-    question, then as many excerpts as fit in 2,000 characters; and how many it shows."""
+    question, then as many excerpts as fit in ``limit`` characters (2,000, less room for a
+    mention); and how many it shows."""
     head = f"**{truncate(escape(answer.question), TITLE_MAX)}**"
     if answer.tentative and first_number == 1:
         head += f"\n🤔 {UNSURE}"
     if not answer.excerpts:
-        return truncate(f"{head}\n{not_covered(examples)}", CONTENT_MAX), 0
+        return truncate(f"{head}\n{not_covered(examples)}", limit), 0
     if answer.taught:
         head += f"\n{TAUGHT}."
     text, count = head, 0
     for number, excerpt in enumerate(answer.excerpts, start=first_number):
         block = f"\n\n{number}. {excerpt.citation}\n" + excerpt_value(excerpt, 600)
-        if len(text) + len(block) > CONTENT_MAX:
+        if len(text) + len(block) > limit:
             break
         text, count = text + block, count + 1
     return text, count

@@ -20,7 +20,7 @@ from tests.standin import (
     FORUM_POST_ID,
     DiscordStandIn,
 )
-from tests.standin.objects import MESSAGE_CONTENT
+from tests.standin.objects import MESSAGE_CONTENT, READ_MESSAGE_HISTORY
 
 BUTTON = {"type": 2, "style": 2, "label": "b", "custom_id": "x"}
 OPTION = {"label": "Ant", "value": "ant", "description": "(best option)"}
@@ -350,6 +350,21 @@ async def test_replies_to_deleted_messages_and_embeds_without_permission(
     status, posted = await client.call("POST", f"/channels/{CHANNEL_ID}/messages",
                                        {"content": "c", **embed_only})
     assert status == 200 and posted["embeds"] == []  # left out silently
+
+
+async def test_a_reply_needs_read_message_history(client: Client) -> None:
+    """resources/message.mdx, Create Message, Limitations: "When creating a message as a
+    reply to another message, the current user must have the READ_MESSAGE_HISTORY
+    permission"; a message that is not a reply does not need it."""
+    standin = client.standin
+    standin.expected_codes.add(50013)
+    question = await standin.say("What is Lasso?", mention_bot=True)
+    standin.bot_permissions = BOT_PERMISSIONS & ~READ_MESSAGE_HISTORY
+    reply = {"content": "Lasso", "message_reference": {"message_id": question["id"]}}
+    refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", reply), 403, 50013)
+    status, posted = await client.call("POST", f"/channels/{CHANNEL_ID}/messages",
+                                       {"content": "Lasso"})
+    assert status == 200 and "message_reference" not in posted
 
 
 async def gateway_events(standin: DiscordStandIn, session: aiohttp.ClientSession,
