@@ -120,18 +120,17 @@ def not_covered(examples: list[str]) -> str:
 def about_embed(manifest: Manifest, shards: str = "", *, taught: int = 0, stale: int = 0,
                 votes_needed: int = 3) -> discord.Embed:
     """``taught``: how many taught answers there are; ``stale``: how many of them are not
-    used because their passage changed."""
+    used because their passage changed. The documents are listed in the description, as
+    many as fit in ``ABOUT_LIST_MAX`` characters, then how many more there are: one field
+    each would pass Discord's 25 fields from 23 documents on."""
+    documents = manifest.documents
     embed = discord.Embed(title="About this bot", colour=COLOUR, description=(
-        "I answer questions about the article(s) below by quoting the passages that "
-        "answer them."))
-    for doc in manifest.documents[:FIELDS_MAX - 1]:
-        source = f"\n[source](<{doc.url}>)" if doc.url else ""
-        embed.add_field(name=truncate(escape(doc.title), FIELD_NAME_MAX),
-                        value=f"{doc.passages} passages · `{doc.file}`{source}", inline=False)
+        f"I answer questions about the {_count(len(documents), 'article')} below by quoting "
+        "the passages that answer them.\n\n" + document_list(manifest)))
     model = manifest.model.removeprefix("bundled:")
     embed.add_field(name="Index", value=truncate(
-        f"{model} · {manifest.passages} passages · built {manifest.built_at}", FIELD_VALUE_MAX),
-        inline=False)
+        f"{model} · {_count(len(documents), 'document')} · {manifest.passages} passages · "
+        f"built {manifest.built_at}", FIELD_VALUE_MAX), inline=False)
     lessons = f"{taught} taught answer{'s' * (taught != 1)}"
     if stale:
         lessons += f" ({stale} stale: the passage changed, so not used)"
@@ -141,6 +140,33 @@ def about_embed(manifest: Manifest, shards: str = "", *, taught: int = 0, stale:
     if shards:
         embed.add_field(name="Shards", value=truncate(shards, FIELD_VALUE_MAX), inline=False)
     return fit(embed)
+
+
+# The document list's share of /about: with the other fields (each at most 1,024) and the
+# title, the embed stays inside Discord's 6,000 characters, so ``fit`` never drops them.
+ABOUT_LIST_MAX = 3000
+
+
+def document_list(manifest: Manifest, limit: int = ABOUT_LIST_MAX) -> str:
+    """One line per document (title, passages, file, source link), as many as fit in
+    ``limit`` characters, then "…and N more documents" for the rest."""
+    documents = manifest.documents
+    lines: list[str] = []
+    for i, doc in enumerate(documents):
+        source = f" · [source](<{doc.url}>)" if doc.url else ""
+        line = (f"• **{truncate(escape(doc.title), 200)}** · {_count(doc.passages, 'passage')} · "
+                f"`{truncate(doc.file, 100)}`{source}")
+        after = len(documents) - i - 1  # room is kept for saying how many are left out
+        reserve = len(f"\n…and {after} more documents") if after else 0
+        if len("\n".join([*lines, line])) + reserve > limit:
+            lines.append(f"…and {_count(len(documents) - i, 'more document')}")
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def shard_summary(bot: discord.Client, interaction: discord.Interaction[Any]) -> str:
