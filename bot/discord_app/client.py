@@ -33,7 +33,6 @@ from bot.discord_app.format import (
     help_embed,
     shard_summary,
     suggestions,
-    truncate,
 )
 from bot.discord_app.protocols import AnyBot as AnyBot  # re-exported: run.py uses it
 from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
@@ -161,7 +160,7 @@ class QACog(commands.Cog, name="QA"):
     @ask.autocomplete("question")
     async def ask_autocomplete(self, interaction: discord.Interaction[Any],
                                current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=truncate(q, CHOICE_MAX), value=truncate(q, CHOICE_MAX))
+        return [app_commands.Choice(name=q, value=q)
                 for q in suggestions(current, self.service.examples)]
 
     async def ask_message(self, interaction: discord.Interaction[Any],

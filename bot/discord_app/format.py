@@ -224,12 +224,14 @@ def fit(embed: discord.Embed) -> discord.Embed:
 
 def suggestions(typed: str, examples: list[str], limit: int = 25) -> list[str]:
     """Autocomplete choices: what was typed (so it can be sent as is), then the example
-    questions sharing a word with it (all of them when nothing is typed yet)."""
+    questions sharing a word with it (all of them when nothing is typed yet). Only whole
+    questions: a choice's value is what gets asked, and Discord takes at most 100
+    characters, so a longer question is not offered (typed, it is sent as it is)."""
     typed = " ".join(typed.split())
     words = {w for w in typed.lower().split() if len(w) > 2}
     matches = [q for q in examples if not words or words & set(q.lower().split())]
-    choices = ([truncate(typed, CHOICE_MAX)] if typed else []) + matches
-    return list(dict.fromkeys(choices))[:limit]
+    choices = ([typed] if typed else []) + matches
+    return [q for q in dict.fromkeys(choices) if len(q) <= CHOICE_MAX][:limit]
 
 
 def _tail(text: str, limit: int) -> str:

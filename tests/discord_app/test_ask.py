@@ -77,6 +77,20 @@ async def test_autocomplete_suggests_quickly(harness: Harness) -> None:
     assert any("revenue" in c["name"] for c in choices[1:])
 
 
+async def test_autocomplete_offers_only_whole_questions(harness: Harness) -> None:
+    """Defect 8 (round three): a choice's value is what gets asked. A typed question over
+    Discord's 100 characters was offered cut, with "…", as its value; it is not offered
+    (sent, the whole question is asked)."""
+    long_question = ("How much revenue did TikTok make in the first half of the year, and "
+                     "how much of that revenue came from China?")
+    assert len(long_question) > 100
+    interaction = await harness.standin.autocomplete(long_question)
+    choices = (await harness.callback(interaction))["data"]["choices"]
+    assert harness.service is not None
+    assert choices and all(c["value"] in harness.service.examples for c in choices)
+    assert all(c["name"] == c["value"] for c in choices)
+
+
 async def test_context_menu_asks_the_message_text(harness: Harness) -> None:
     # Someone else's message: without the Message Content intent the bot would not see its
     # text in the channel, but a context-menu target always arrives whole.
@@ -178,6 +192,10 @@ async def test_long_example_questions_keep_help_and_not_covered_within_limits(
     async with harness_over(standin, seeds, tmp_path, embedder) as h:
         help_ = await h.reply(await standin.slash("help"))
         _, abstention = await h.ask("What is the weather in Paris?")
+        offered = await standin.autocomplete("")
+        await standin.wait_for(lambda: standin.state(offered).callback)
+    # examples over 100 characters cannot be a choice's value: none is offered cut short
+    assert standin.state(offered).choices == []
     description = help_["embeds"][0]["description"]
     assert len(description) <= DESCRIPTION_MAX and "Question 4:" in description
     description = abstention["embeds"][0]["description"]
