@@ -5,8 +5,14 @@ points discord.py at the stand-in named by STANDIN_API and STANDIN_GATEWAY, as t
 `standin` fixture does in the test process."""
 
 import os
+import sys
+from pathlib import Path
 
-from bot.config import Settings
+# This checkout's bot package, whatever an editable install of another checkout points at
+# (`python -m bot` puts the working directory first only after this file has run).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from bot.config import Settings  # noqa: E402
 
 Settings.model_config["env_file"] = None
 
