@@ -1,6 +1,8 @@
 """Questions in messages: a mention of the bot (or of its own managed role, which Discord's
-mention picker often inserts), a reply to one of its regular messages, any message in a DM
-with it, and, with the Message Content intent, any message in a follow-up thread.
+mention picker often inserts; that Discord then delivers the text is assumed, not
+documented, and a role mention that arrives empty is told to mention the bot itself), a
+reply to one of its regular messages, any message in a DM with it, and, with the Message
+Content intent, any message in a follow-up thread.
 
 Without the privileged intent Discord delivers a message's text only when the message
 mentions the bot, is a DM, or replies with ping on to a *regular* bot message; a reply to a
@@ -51,7 +53,11 @@ async def on_message(cog: QA, message: discord.Message) -> None:
         return
     question = strip_mentions(message.content, me.id, role.id if role else None)
     if not question:
-        await _reply(message, content=nudge(cog, ref if replied else None, mentioned))
+        # Only the bot's role mentioned, and nothing arrived: Discord may not count its
+        # role as the bot (undocumented), and withheld the text
+        by_role_unread = me not in message.mentions and not message.content
+        await _reply(message, content=nudge(cog, ref if replied else None, mentioned,
+                                            by_role_unread and mentioned))
         return
     if cog.retry_after(message.author.id):
         allowed = _permissions(message)  # a reaction needs both (Create Reaction)
@@ -82,10 +88,16 @@ def strip_mentions(text: str, bot_id: int, role_id: int | None) -> str:
     return text.strip()
 
 
-def nudge(cog: QA, replied_to: discord.Message | None, mentioned: bool) -> str:
-    """What to do instead, when a message for the bot arrived without its text."""
+def nudge(cog: QA, replied_to: discord.Message | None, mentioned: bool,
+          role_unread: bool = False) -> str:
+    """What to do instead, when a message for the bot arrived without its text.
+    ``role_unread``: it mentioned the bot's role, not the bot, and arrived empty."""
     intent = cog.settings.discord_message_content
     example = (cog.service.examples or ["What is it about?"])[0]
+    if role_unread and not intent:
+        return ("I couldn't read that message: it mentions my role, not me, and without "
+                "the Message Content intent Discord only shows me messages that mention "
+                "me. Mention me (the entry marked APP or BOT in the list), or use /ask.")
     if replied_to is not None and not intent and replied_to.interaction_metadata is not None:
         return ("I can't read replies to my /ask answers: without the Message Content "
                 "intent Discord only shows me messages that mention me, replies to my "

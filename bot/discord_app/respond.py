@@ -76,7 +76,9 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
     """A short private line about a problem. Before any response it is the response; after
     a private defer it replaces the loading message; after a public one, the loading
     message is deleted and the line sent privately, because the first follow-up after a
-    public defer replaces the loading message and Discord ignores its ephemeral flag."""
+    public defer replaces the loading message and Discord ignores its ephemeral flag. (That
+    a follow-up once the original is deleted is a new, private message is assumed: the
+    documentation is silent on it.)"""
     text = f"⚠️ {text}"
     try:
         if not interaction.response.is_done():

@@ -98,6 +98,21 @@ async def test_a_mention_of_the_bots_managed_role_is_a_mention(harness: Harness)
     assert "Lasso" in text_of(answer)
 
 
+async def test_a_role_mention_that_arrives_empty_says_to_mention_the_bot(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Defect 9 (round three): that a mention of the bot's role delivers the message's text
+    is an assumption (undocumented). If it is false the message arrives empty: the bot says
+    to mention it, not "ask me a question" to someone who just did."""
+    from tests.standin import rules
+
+    monkeypatch.setattr(rules, "ROLE_MENTION_DELIVERS_CONTENT", False)
+    await harness.standin.say("What is Facebook's version of TikTok called?",
+                              mention_role=True)
+    nudge = (await harness.posted(CHANNEL_ID))[0]
+    assert "mentions my role" in nudge["content"] and "/ask" in nudge["content"]
+
+
 async def test_a_question_deleted_before_its_answer_is_dropped_quietly_and_logged(
     harness: Harness, caplog: pytest.LogCaptureFixture,
 ) -> None:
