@@ -48,6 +48,9 @@ async def on_message(cog: QA, message: discord.Message) -> None:
     in_thread = conversation is not None and cog.settings.discord_message_content
     if not (dm or mentioned or replied or in_thread):
         return
+    if not _may_send(message, _permissions(message)):  # no work for an answer nobody sees
+        _cannot_send(message, "Send Messages")
+        return
     if cog.draining:
         await _reply(message, content="I'm restarting: please ask again in a moment.")
         return

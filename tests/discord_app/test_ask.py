@@ -139,6 +139,7 @@ async def test_unexpected_error_is_private_and_the_loading_message_goes(
     assert any(r.exc_info and "index exploded" in str(r.exc_info[1]) for r in caplog.records)
 
 
+@pytest.mark.any_outcome("checks the cooldown: any answer is an embed")
 async def test_cooldown_tells_when_to_retry(standin: DiscordStandIn, settings: Settings,
                                             answerer: Answerer) -> None:
     h = Harness(standin, settings.model_copy(update={"discord_cooldown": 30.0}), answerer)
@@ -170,10 +171,17 @@ async def test_huge_excerpt_stays_within_embed_limits(standin: DiscordStandIn, t
     clause = "the harbour of Lisbon handled grain, timber, cork and wine for the whole region"
     giant = ", and ".join([clause] * 60) + "."
     (seeds / "harbour.txt").write_text(f"Harbour\n\n{giant}\n\n{giant}\n", encoding="utf-8")
+    question = "What did the harbour of Lisbon handle?"
     async with harness_over(standin, seeds, tmp_path, embedder) as h:
-        _, message = await h.ask("What did the harbour of Lisbon handle?")
+        # Taught, so quoted whatever the model makes of this synthetic text: on another CPU
+        # its answer once came out "not covered", and the limits went untested.
+        assert h.service is not None
+        every = [p.id for p in h.service.answerer.index.passages]
+        await asyncio.to_thread(h.service.teacher.teach, question, every)
+        _, message = await h.ask(question)
     embed = discord.Embed.from_dict(message["embeds"][0])
-    assert embed.fields and len(embed) <= EMBEDS_TOTAL_MAX
+    assert "taught answer" in (embed.footer.text or "")
+    assert len(embed.fields) >= 2 and len(embed) <= EMBEDS_TOTAL_MAX
     assert all(len(f.value or "") <= FIELD_VALUE_MAX for f in embed.fields)
     assert all((f.value or "").rstrip("*").endswith("…") for f in embed.fields)
 
@@ -202,6 +210,7 @@ async def test_long_example_questions_keep_help_and_not_covered_within_limits(
     assert len(description) <= DESCRIPTION_MAX and "Question 2:" in description
 
 
+@pytest.mark.any_outcome("each interaction answered once: any answer is an embed")
 async def test_fifty_interactions_at_once_are_each_answered_once(harness: Harness) -> None:
     questions = ["What is Lasso?", "Who built TikTok?", "What is the weather in Paris?",
                  "Who leaked the recordings?", "Where is TikTok growing?"]
