@@ -52,12 +52,22 @@ NOISE = noise.install_from_env()  # the perturbation run, when TEST_EMBED_NOISE 
 NEAR = 0.05  # a decision this close to a threshold could go the other way on another CPU
 
 
-def pytest_report_header() -> str | None:
+def _noise_line() -> str | None:
     if NOISE is None:
         return None
     scale, seed = NOISE
     return (f"embedder outputs perturbed: Gaussian noise {scale:g}, re-normalised "
-            f"({noise.SEED}={seed})")
+            f"({noise.SEED}={seed} repeats the draws)")
+
+
+def pytest_report_header() -> str | None:
+    return _noise_line()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    line = _noise_line()  # again at the end: -q hides the header
+    if line is not None:
+        terminalreporter.write_line(line)
 
 
 @dataclass(frozen=True)
