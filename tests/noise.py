@@ -6,18 +6,20 @@ to another). Off unless ``TEST_EMBED_NOISE`` holds the noise's standard deviatio
 
 Every vector ``Embedder.encode`` and ``Embedder.encode_passages`` return (questions,
 passages, sentences) gets noise of that size in each component and is scaled back to its
-length (unit vectors stay unit vectors). ``TEST_EMBED_NOISE_SEED`` fixes the draws (the
-pytest header prints the seed used); without it every run draws afresh. tests/conftest.py
-installs it in the test process, tests/discord_app/standin_site/sitecustomize.py in the bot
-processes tests start."""
+length (unit vectors stay unit vectors). As on another CPU, the same text always gets the
+same nudge (its noise is drawn from the text and the seed): a question asked twice is asked
+alike, and two pipelines over one text move together. ``TEST_EMBED_NOISE_SEED`` repeats a
+run's draws (the pytest header and summary print the seed); without it every run draws
+afresh. tests/conftest.py installs it in the test process,
+tests/discord_app/standin_site/sitecustomize.py in the bot processes tests start."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import secrets
-import threading
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -52,28 +54,37 @@ def _install(scale: float, seed: int) -> None:
     cls = embedder.Embedder
     if getattr(cls, "_noisy", False):
         return
-    rng = np.random.default_rng(seed)
-    lock = threading.Lock()  # a Generator is not thread-safe; encodes run in threads
 
-    def nudge(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    def nudge(vectors: NDArray[np.float32], keys: list[str]) -> NDArray[np.float32]:
+        """Each row moved by noise drawn from its key (a text), then scaled back."""
         if vectors.size == 0:
             return vectors
         rows = np.atleast_2d(vectors).astype(np.float64)
-        with lock:
-            noise = rng.normal(0.0, scale, rows.shape)
+        noise = np.vstack([_draws(seed, key, scale, rows.shape[1]) for key in keys])
         lengths = np.linalg.norm(rows, axis=1, keepdims=True)
         moved = rows + noise
         moved *= lengths / np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-12)
         return moved.reshape(vectors.shape).astype(vectors.dtype)
 
-    def wrap(method: Callable[..., Any], after: Callable[[Any], Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def noisy(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return after(method(self, *args, **kwargs))
-        return noisy
+    encode, encode_passages = cls.encode, cls.encode_passages
 
-    cls.encode = wrap(cls.encode, nudge)  # type: ignore[method-assign]
-    cls.encode_passages = wrap(  # type: ignore[method-assign]
-        cls.encode_passages,
-        lambda result: (nudge(result[0]), [nudge(s) for s in result[1]]))
+    @functools.wraps(encode)
+    def noisy_encode(self: Any, texts: Sequence[str], *args: Any, **kwargs: Any) -> Any:
+        return nudge(encode(self, texts, *args, **kwargs), [f"q\0{t}" for t in texts])
+
+    @functools.wraps(encode_passages)
+    def noisy_passages(self: Any, texts: Sequence[str], *args: Any, **kwargs: Any) -> Any:
+        passages, sentences = encode_passages(self, texts, *args, **kwargs)
+        return (nudge(passages, [f"p\0{t}" for t in texts]),
+                [nudge(rows, [f"s\0{i}\0{t}" for i in range(len(rows))])
+                 for t, rows in zip(texts, sentences, strict=True)])
+
+    cls.encode = noisy_encode  # type: ignore[method-assign]
+    cls.encode_passages = noisy_passages  # type: ignore[method-assign]
     cls._noisy = True  # type: ignore[attr-defined]
+
+
+def _draws(seed: int, key: str, scale: float, size: int) -> NDArray[np.float64]:
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    rng = np.random.default_rng([seed, int.from_bytes(digest, "big")])
+    return rng.normal(0.0, scale, size)

@@ -92,3 +92,7 @@ def test_the_noise_moves_vectors_by_about_its_size(embedder: Embedder,
     assert np.allclose(np.linalg.norm(noisy, axis=1), 1.0, atol=1e-5)
     # 384 components of N(0, 1e-4): about 1e-4 * sqrt(384) ≈ 2e-3 each
     assert np.all((moved > 5e-4) & (moved < 1e-2)), moved
+    # as on another CPU, one text is always nudged alike: asked again, or alone (where the
+    # model's own batch effect, under 1e-5, is all that differs; fresh noise would be 1e-4)
+    assert np.array_equal(embedder.encode(texts), noisy)
+    assert np.allclose(embedder.encode(texts[1:]), noisy[1:], rtol=0, atol=1e-5)
