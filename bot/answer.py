@@ -180,9 +180,10 @@ class Answerer:
         if match is not None:
             return self._taught_answer(question, search, vector, match.rows, offset, limit)
         judged = judge(self.candidates(question, search, vector), self.model)
-        status = self.model.outcome(judged.confidence, judged.on_topic)
         if is_overview(question) and judged.ranked:
             status = Outcome.ANSWERED  # the passages closest to the title are the answer
+        else:
+            status = self.model.outcome(judged.confidence, judged.on_topic)
         if status is Outcome.NONE:
             return Answer(question, status, (), judged.confidence)
         worth = [s for s in judged.ranked if s.probability >= MORE_FLOOR] or [judged.ranked[0]]

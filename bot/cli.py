@@ -301,6 +301,7 @@ def _text_block(answer: Answer) -> str:
 
 
 def _register_teaching() -> None:
+    from bot.cli_reader import reader_data, train_reader
     from bot.cli_teaching import (
         export_command,
         forget,
@@ -309,8 +310,6 @@ def _register_teaching() -> None:
         taught,
         teach,
     )
-
-    from bot.cli_reader import reader_data, train_reader
 
     for command in (report, teach, taught, forget, export_command, import_command,
                     reader_data, train_reader):

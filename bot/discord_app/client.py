@@ -1,7 +1,9 @@
 """The bot: slash commands, the message context menu, mentions, buttons and threads, all
-over ``QAService``. Thin: it checks what can be checked at once, acknowledges, hands the
-question to the core in a worker thread, and renders the ``Answer``. Problems reach the user
-as one short private line (``respond.tell``); traces go to the log.
+over ``QAService``. Thin: it checks what can be checked without the database or the index,
+acknowledges (Discord allows 3 s, whatever the database is doing), hands the question to the
+core in a worker thread, and renders the ``Answer``. Problems reach the user as one short
+private line (``respond.tell``); traces go to the log. Autocomplete cannot be acknowledged
+first: its lookups are cut short instead (``teaching.LOOKUP_SECONDS``).
 
 Where commands can be used (Discord's ``contexts``): /ask, /about, /help and the message menu
 in servers and in DMs with the bot; /reindex and /teach in servers only. The bot is installed to
@@ -31,8 +33,8 @@ from bot.discord_app.format import (
     help_embed,
     shard_summary,
     suggestions,
-    truncate,
 )
+from bot.discord_app.protocols import AnyBot as AnyBot  # re-exported: run.py uses it
 from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
 from bot.discord_app.shards import PacedShardedBot
 from bot.discord_app.sync import sync_commands
@@ -62,9 +64,6 @@ class ArticleBot(NoTextCommands, commands.Bot):
 
 class ShardedArticleBot(NoTextCommands, PacedShardedBot):
     pass
-
-
-AnyBot = commands.Bot | commands.AutoShardedBot
 
 
 def make_bot(service: QAService, settings: Settings) -> AnyBot:
@@ -163,7 +162,7 @@ class QACog(commands.Cog, name="QA"):
     @ask.autocomplete("question")
     async def ask_autocomplete(self, interaction: discord.Interaction[Any],
                                current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=truncate(q, CHOICE_MAX), value=truncate(q, CHOICE_MAX))
+        return [app_commands.Choice(name=q, value=q)
                 for q in suggestions(current, self.service.examples)]
 
     async def ask_message(self, interaction: discord.Interaction[Any],
@@ -180,12 +179,12 @@ class QACog(commands.Cog, name="QA"):
     @app_commands.command(name="about")
     async def about(self, interaction: discord.Interaction[Any]) -> None:
         """The articles I answer from, the model, and when the index was built."""
+        await defer(interaction, private=True)  # the count of taught answers reads the store
         taught = await asyncio.to_thread(self.service.teacher.taught)
-        await interaction.response.send_message(
+        await interaction.edit_original_response(
             embed=about_embed(self.service.manifest, shard_summary(self.bot, interaction),
                               taught=len(taught), stale=sum(stale for _, stale in taught),
-                              votes_needed=self.settings.teach_votes),
-            ephemeral=True)
+                              votes_needed=self.settings.teach_votes))
 
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
@@ -198,12 +197,14 @@ class QACog(commands.Cog, name="QA"):
     @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
     async def reindex(self, interaction: discord.Interaction[Any]) -> None:
         """Rebuild the index from the articles (Manage Server or the bot's owner only)."""
-        # Default permissions only hide the command; a server can change them. Check here.
+        # Default permissions only hide the command; a server can change them. Check here,
+        # once acknowledged: asking who owns the bot may wait on Discord. Every outcome is
+        # private, a refusal too.
+        await defer(interaction, private=True)
         allowed = interaction.permissions.manage_guild or await self.bot.is_owner(
             interaction.user)  # type: ignore[arg-type]
         if not allowed:
             raise app_commands.CheckFailure("/reindex needs the Manage Server permission.")
-        await defer(interaction, private=True)
         manifest = await asyncio.to_thread(self.service.reindex)
         await interaction.edit_original_response(
             content=f"Rebuilt: {manifest.passages} passages from {len(manifest.documents)} "
@@ -316,8 +317,11 @@ class QACog(commands.Cog, name="QA"):
         key = str(channel.id)
         return key if await asyncio.to_thread(self.service.is_conversation, key) else None
 
+    def retry_after(self, user_id: int) -> float:
+        return self.cooldowns.retry_after(user_id)
+
     def _check_cooldown(self, user_id: int) -> None:
-        wait = self.cooldowns.retry_after(user_id)
+        wait = self.retry_after(user_id)
         if wait:
             raise OnCooldown(wait)
 

@@ -4,7 +4,7 @@ stand-in, and what a test reads: the messages a user was shown."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -24,10 +24,14 @@ EPHEMERAL = 64
 
 
 class Harness:
-    def __init__(self, standin: DiscordStandIn, settings: Settings, answerer: Answerer) -> None:
+    def __init__(self, standin: DiscordStandIn, settings: Settings, answerer: Answerer,
+                 open_store: Callable[[Path], Store] = Store.open) -> None:
+        """``open_store``: the store of each start, from the data folder (the real SQLite
+        store by default)."""
         self.standin = standin
         self.settings = settings
         self.answerer = answerer
+        self.open_store = open_store
         self.bot: Any = None
         self.store: Store | None = None
         self.service: QAService | None = None
@@ -42,7 +46,7 @@ class Harness:
             # 5 s Discord wants between two IDENTIFYs of one shard (loading the model alone
             # does): the stand-in's clock skips them.
             self.standin.advance(IDENTIFY_WINDOW)
-        self.store = Store.open(self.settings.data_dir)
+        self.store = self.open_store(self.settings.data_dir)
         answerer = replace(self.answerer, taught=TaughtHolder())
         self.service = QAService(self.settings, answerer, self.store)
         self.bot = make_bot(self.service, self.settings)

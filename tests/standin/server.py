@@ -58,8 +58,9 @@ class Fault:
 @dataclass
 class InteractionState:
     payload: dict[str, Any]
-    created: float
+    created: float  # the stand-in's clock (``now``) when the user acted
     callback: int | None = None  # the interaction callback type it was answered with
+    acknowledged: float | None = None  # the stand-in's clock when that callback came
     original_id: str | None = None
     loading: bool = False  # deferred, and the loading message not yet replaced or deleted
     # a component's DEFERRED_UPDATE_MESSAGE, its message not yet edited: the user chose and
