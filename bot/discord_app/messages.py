@@ -68,10 +68,13 @@ async def on_message(cog: QA, message: discord.Message) -> None:
             with contextlib.suppress(discord.HTTPException):
                 await message.add_reaction("⏳")
         return
+    front_end = ("thread" if conversation is not None else "dm" if dm
+                 else "mention" if mentioned else "reply")
     try:
         async with cog.tracked():
-            reply = await cog.service.ask_async(question, conversation)
+            reply = await cog.answer_question(question, conversation, front_end)
     except BotError as err:
+        cog.metrics.error(err)
         await _reply(message, content=f"⚠️ {err}")
         return
     permissions = _permissions(message)

@@ -13,7 +13,8 @@ from discord.ext import commands
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.service import QAService
+    from bot.discord_app.metrics import BotMetrics
+    from bot.service import QAService, Reply
 
 AnyBot = commands.Bot | commands.AutoShardedBot
 
@@ -31,11 +32,18 @@ class QA(Protocol):
     def settings(self) -> Settings: ...
 
     @property
+    def metrics(self) -> BotMetrics: ...
+
+    @property
     def draining(self) -> bool:
         """True once the bot is stopping: new questions are told to come back."""
 
     def retry_after(self, user_id: int) -> float:
         """0 when the user may ask now (the ask is recorded); else seconds left to wait."""
+
+    async def answer_question(self, question: str, conversation: str | None,
+                              front_end: str) -> Reply:
+        """The core's answer to ``question``, counted under ``front_end``."""
 
     def tracked(self) -> AbstractAsyncContextManager[None]:
         """Counts an answer in flight, so a stop waits for it."""

@@ -13,6 +13,8 @@ from typing import Any
 from bot.answer import Answerer
 from bot.config import Settings
 from bot.discord_app.client import make_bot
+from bot.discord_app.health import OpsServer, start_ops_server
+from bot.discord_app.metrics import BotMetrics
 from bot.encoding import Embedder
 from bot.service import QAService, open_answerer
 from bot.store import Store
@@ -35,6 +37,8 @@ class Harness:
         self.bot: Any = None
         self.store: Store | None = None
         self.service: QAService | None = None
+        self.metrics: BotMetrics | None = None
+        self.ops: OpsServer | None = None  # with settings.metrics_port set, as serve() runs it
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -49,7 +53,10 @@ class Harness:
         self.store = self.open_store(self.settings.data_dir)
         answerer = replace(self.answerer, taught=TaughtHolder())
         self.service = QAService(self.settings, answerer, self.store)
-        self.bot = make_bot(self.service, self.settings)
+        self.metrics = BotMetrics(self.service)
+        self.ops = await start_ops_server(self.metrics, self.settings.metrics_host,
+                                          self.settings.metrics_port)
+        self.bot = make_bot(self.service, self.settings, self.metrics)
         self.bot._connection.guild_ready_timeout = 0.05
         self._task = asyncio.create_task(self.bot.start(self.standin.token))
         await asyncio.wait_for(self.bot.wait_until_ready(), 20)
@@ -60,6 +67,8 @@ class Harness:
             await self.bot.close()
         if self._task is not None:
             await asyncio.wait_for(self._task, 10)
+        if self.ops is not None:
+            await self.ops.stop()
         if self.store is not None:
             self.store.close()
 
