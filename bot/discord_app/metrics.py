@@ -50,6 +50,11 @@ ANSWER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 CALLBACK = re.compile(r"/interactions/(\d+)/[^/]+/callback$")
 REMEMBERED = 10_000  # interactions whose kind is kept until acknowledged (the oldest go)
+# Label values shown at 0 from the start, so rates and alerts work before the first event.
+FRONT_ENDS = ("slash", "menu", "mention", "reply", "dm", "thread")
+OUTCOMES = ("answered", "tentative", "none", "taught", "error")
+INTERACTION_KINDS = ("slash", "menu", "component", "autocomplete", "modal", "other")
+ERROR_KINDS = ("discord_http", "discord_unreachable", "store", "index", "unexpected")
 
 
 def outcome(answer: Answer) -> str:
@@ -121,6 +126,14 @@ class BotMetrics:
         self.discord_errors = Counter(
             "bot_discord_http_errors", "Discord's error responses, by HTTP status and JSON "
             "error code (0: none)", ["status", "code"], registry=registry)
+        for front_end in FRONT_ENDS:
+            for result in OUTCOMES:
+                self.questions.labels(front_end, result)
+        for kind in INTERACTION_KINDS:
+            self.interactions.labels(kind)
+            self.acknowledged.labels(kind)
+        for kind in ERROR_KINDS:
+            self.errors.labels(kind)
         self.ready: dict[str, bool] | None = None  # the last health check's results
         registry.register(_StateCollector(self))
         self._kinds: dict[int, str] = {}  # interaction id: kind, until acknowledged

@@ -126,6 +126,7 @@ async def test_counts_move_as_questions_are_asked_and_interactions_happen(
         assert moved("bot_interactions_total", kind=kind) == count, kind
         assert moved("bot_interactions_acknowledged_total", kind=kind) == count, kind
     assert moved("bot_interaction_ack_seconds_count") == 5
+    assert moved("bot_interaction_ack_seconds_sum") > 0  # from each id's own time
     assert moved("bot_interaction_ack_seconds_bucket", le="3.0") == 5  # all within 3 s
     assert not any(name == "bot_errors_total" and v for (name, _), v in after.items())
 
