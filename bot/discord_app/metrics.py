@@ -39,10 +39,12 @@ from bot.errors import BotError, IndexUnavailable
 from bot.store import StoreError
 
 if TYPE_CHECKING:
-    from bot.discord_app.protocols import AnyBot
     from bot.service import QAService
 
 logger = logging.getLogger(__name__)
+
+# protocols.AnyBot, spelled out: protocols imports this module (the cog's ``metrics``).
+AnyBot = commands.Bot | commands.AutoShardedBot
 
 # Seconds. An answer takes tens of milliseconds alone and seconds in a burst; Discord wants an
 # acknowledgement within 3 s (receiving-and-responding.mdx, Responding to an Interaction).
