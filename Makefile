@@ -33,8 +33,10 @@ bench: $(STAMP)
 bench-ann: $(STAMP)
 	$(PY) -m bot.bench.ann
 
+# One process, then two over one PostgreSQL with faults (docs/reliability.md).
 soak: $(STAMP)
 	$(PY) -m tests.soak
+	$(PY) -m tests.soak --processes
 
 report: $(STAMP)
 	$(PY) -m bot report

@@ -244,9 +244,10 @@ class Answerer:
             return Answer(question, Outcome.ANSWERED, tuple(self._excerpt(s) for s in page),
                           judged.confidence, has_more=len(judged.ranked) > offset + len(page),
                           taught=True)
-        status = self.model.outcome(judged.confidence, judged.on_topic)
         if is_overview(question) and judged.ranked:
             status = Outcome.ANSWERED  # the passages closest to the title are the answer
+        else:
+            status = self.model.outcome(judged.confidence, judged.on_topic)
         if status is Outcome.NONE:
             return Answer(question, status, (), judged.confidence)
         worth = [s for s in judged.ranked if s.probability >= MORE_FLOOR] or [judged.ranked[0]]

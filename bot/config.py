@@ -96,6 +96,18 @@ class Settings(BaseSettings):
         description="PostgreSQL: seconds a read or write is retried while the server is "
                     "unreachable (restart, failover) before it is reported.")
 
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535,
+        description="`python -m bot discord` serves Prometheus metrics (`/metrics`) and its "
+                    "readiness (`/health`) over HTTP on this port; empty = off. Each process "
+                    "on a host needs its own port; `0` = any free port, named in the log "
+                    "([Operations](operations.md)).")
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="The address the metrics port listens on: the loopback by default, so "
+                    "only the host sees it; `0.0.0.0` for a Prometheus on another host "
+                    "(the page has no secrets, but firewall it).")
+
     discord_token: SecretStr = Field(
         SecretStr(""), validation_alias="DISCORD_TOKEN",
         description="The bot's token from the Discord Developer Portal (**Bot**, **Reset "
@@ -151,6 +163,20 @@ class Settings(BaseSettings):
         if v and v != "auto" and not (v.isdigit() and int(v) > 0):
             raise ValueError('DISCORD_SHARDS must be empty, "auto" or a positive number')
         return value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics_host")
+    @classmethod
+    def _metrics_host(cls, value: str) -> str:
+        host = value.strip()
+        if not host or any(c.isspace() or c in "/@" for c in host):
+            raise ValueError("BOT_METRICS_HOST must be an address to listen on, such as "
+                             "127.0.0.1 or 0.0.0.0")
+        return host
 
     @field_validator("discord_shard_count", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,11 +36,22 @@ class PgServer:
     def database(self) -> str:
         """A URL whose tables are a fresh schema's: as empty as a new database, without
         copying a template database for every test."""
+        return f"{self.url()}&options=-csearch_path%3D{self.schema()}"
+
+    def schema(self) -> str:
+        """A fresh, empty schema's name."""
         self.start()  # in case a test that stopped it failed before starting it again
         name = f"test_{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {name}")
-        return f"{self.url()}&options=-csearch_path%3D{name}"
+        return name
+
+    @property
+    def socket_path(self) -> Path:
+        """The server's Unix socket (the same across restarts)."""
+        path = self.server.get_postmaster_info().socket_path
+        assert path is not None
+        return path
 
     def stop(self, mode: str = "fast") -> None:
         """``fast``: sessions are ended, as on a clean restart; ``immediate``: as a crash."""
@@ -68,6 +80,13 @@ class PgServer:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PgServer]:
+    with embedded_postgres() as server:
+        yield server
+
+
+@contextmanager
+def embedded_postgres() -> Iterator[PgServer]:
+    """A server in a temporary folder, deleted afterwards (the fixture's, and the soak's)."""
     # Not under pytest's tmp_path: as root the wheel runs the server as its own system
     # user and opens every parent folder of its data folder to others.
     with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"

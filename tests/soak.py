@@ -2,10 +2,15 @@
 /ask interactions within a second, then 20 a second for a minute. Reports time to
 acknowledgement and to answer (p50/p95/p99), whether every interaction was acknowledged
 within 3 s and answered exactly once, and memory after warm-up against after the run.
-Loopback only, bounded in count and time. Writes bench/results/soak.json."""
+Loopback only, bounded in count and time. Writes bench/results/soak.json.
+
+``--processes``: two bot processes over one PostgreSQL, with faults (tests/soak_faults.py);
+writes bench/results/soak-processes.json. ``--seconds``, ``--burst`` and ``--rate`` shrink
+either run for a quick try."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import shutil
@@ -40,7 +45,8 @@ def rss_mb() -> float:
     return float("nan")
 
 
-async def soak(seconds: int, out: Path) -> dict[str, Any]:
+async def soak(seconds: int, out: Path, burst: int = BURST, rate: int = RATE
+               ) -> dict[str, Any]:
     standin = DiscordStandIn()
     await standin.start()
     discord.http.Route.BASE = standin.api_base
@@ -76,15 +82,15 @@ async def soak(seconds: int, out: Path) -> dict[str, Any]:
 
     try:
         started = time.monotonic()
-        for _ in range(BURST):
+        for _ in range(burst):
             await ask()
         burst_dispatch = time.monotonic() - started
-        await standin.wait_for(lambda: answered() >= BURST, timeout=180)
+        await standin.wait_for(lambda: answered() >= burst, timeout=180)
         warm_rss = rss_mb()
         started = time.monotonic()
-        for i in range(RATE * seconds):
+        for i in range(rate * seconds):
             await ask()
-            await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
         await standin.wait_for(lambda: answered() >= len(sent), timeout=180)
         await asyncio.sleep(1.0)  # room for any duplicate reply to show up
         end_rss = rss_mb()
@@ -105,8 +111,8 @@ async def soak(seconds: int, out: Path) -> dict[str, Any]:
         answers.append(replies[0].at - at if replies else float("inf"))
     ack_ms, answer_ms = np.array(acks) * 1000, np.array(answers) * 1000
     result = {
-        "interactions": len(sent), "burst": BURST, "burst_dispatch_s": burst_dispatch,
-        "rate_per_s": RATE, "seconds": seconds,
+        "interactions": len(sent), "burst": burst, "burst_dispatch_s": burst_dispatch,
+        "rate_per_s": rate, "seconds": seconds,
         "acknowledged_within_3s": int((np.array(acks) <= ACK_LIMIT).sum()),
         "answered": int(np.isfinite(answers).sum()),
         "acknowledged_twice": dup_acks, "answered_twice": dup_answers,
@@ -120,9 +126,38 @@ async def soak(seconds: int, out: Path) -> dict[str, Any]:
     return result
 
 
-def main() -> int:
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else SECONDS
-    result = asyncio.run(soak(seconds, PROJECT_ROOT / "bench/results/soak.json"))
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, not {text!r}")
+    return int(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.soak", description=__doc__.split(
+        "\n\n")[0])
+    parser.add_argument("--processes", action="store_true",
+                        help="two bot processes over one PostgreSQL, with faults")
+    parser.add_argument("--seconds", type=positive, default=SECONDS,
+                        help=f"the steady phase (default {SECONDS})")
+    parser.add_argument("--burst", type=positive, default=BURST,
+                        help=f"interactions sent at once first (default {BURST})")
+    parser.add_argument("--rate", type=positive, default=RATE,
+                        help=f"interactions a second in the steady phase (default {RATE})")
+    parser.add_argument("--out", type=Path, help="where the JSON goes (default: "
+                        "bench/results/soak.json, or soak-processes.json)")
+    args = parser.parse_args(argv)
+    results = PROJECT_ROOT / "bench/results"
+    if args.processes:
+        from tests.soak_faults import Plan, passes, soak_processes
+
+        out = args.out or results / "soak-processes.json"
+        faulty = asyncio.run(soak_processes(Plan(args.seconds, args.burst, args.rate), out))
+        print(out.read_text())
+        failures = list(passes(faulty))
+        print("\n".join(failures) or "PASS")
+        return 1 if failures else 0
+    result = asyncio.run(soak(args.seconds, args.out or results / "soak.json", args.burst,
+                              args.rate))
     for key, value in result.items():
         print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")
     ok = (result["acknowledged_within_3s"] == result["interactions"] == result["answered"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.answer import Answerer, clean_question
 from bot.answerability.model import Outcome
 from bot.errors import InvalidQuestion
 from bot.evaluate import (
+    EvalQuestion,
+    Report,
     answerer_system,
     evaluate,
     has_boilerplate,
@@ -16,7 +20,7 @@ from bot.evaluate import (
     split,
 )
 from bot.index import Index
-from tests.conftest import BANK, DEV_SET, EXTRA_SET, HOLDOUT_SET
+from tests.conftest import BANK, DEV_SET, EXTRA_SET, HOLDOUT_SET, NEAR
 
 
 def test_revenue_question_quotes_the_seven_billion_sentence(answerer: Answerer) -> None:
@@ -40,11 +44,16 @@ def test_a_sentence_that_leans_on_a_pronoun_is_found_by_its_wording(
     assert "India" in answer.excerpts[0].parts()[1]
 
 
-def test_another_company_is_not_answered_with_confidence(answerer: Answerer) -> None:
-    # The revenue sentence is close to both questions; only one is about its subject. The
-    # name the paragraph lacks is evidence against, not a veto: at most a tentative quote.
+# The revenue sentence is close to both kinds of question; only one is about its subject.
+# The name the paragraph lacks is evidence against, not a veto: at most a tentative quote.
+@pytest.mark.any_outcome("quoted, sure or not", among=("answered", "tentative"))
+def test_the_subject_of_a_sentence_is_quoted(answerer: Answerer) -> None:
     assert answerer.ask("How much revenue did TikTok book this year?").status is not \
         Outcome.NONE
+
+
+@pytest.mark.any_outcome("at most a tentative quote", among=("tentative", "none"))
+def test_another_company_is_not_answered_with_confidence(answerer: Answerer) -> None:
     for question in ("How much revenue did Instagram make?",
                      "How many installs does Lasso have?"):
         assert not answerer.ask(question).answered, question
@@ -57,6 +66,7 @@ def test_excerpts_come_most_likely_first(answerer: Answerer) -> None:
     assert all(0.0 < s < 1.0 for s in scores)
 
 
+@pytest.mark.any_outcome("what every tentative answer looks like, whichever questions are")
 def test_a_tentative_answer_quotes_only_the_closest_passage(answerer: Answerer) -> None:
     answers = answerer.ask_many([q.q for q in load_questions(HOLDOUT_SET)])
     tentative = [a for a in answers if a.status is Outcome.TENTATIVE]
@@ -149,38 +159,68 @@ def test_question_is_normalised() -> None:
         "How much did TikTok make?"
 
 
+def worst_case(questions: list[EvalQuestion], answerer: Answerer) -> tuple[Report, Report]:
+    """The report with the answerability model's thresholds moved ``NEAR`` against each
+    figure: raised (``high``: fewer answers quoted, for the figures that should be high),
+    and lowered (``low``: more quoted, for those that should be low). A floor that holds on
+    these holds whichever way a decision within ``NEAR`` of a threshold goes, as it may on
+    another CPU (tests/conftest.py, the guard): every outcome moves the same way as its
+    thresholds, and the ranking does not depend on them."""
+    def moved(by: float) -> Answerer:
+        model = answerer.model
+        return replace(answerer, model=replace(
+            model, answered_at=model.answered_at + by, tentative_at=model.tentative_at + by,
+            topic_at=model.topic_at + by))
+
+    return (evaluate(questions, answerer_system(moved(NEAR))),
+            evaluate(questions, answerer_system(moved(-NEAR))))
+
+
+# Regression floors at the worst case of the figures measured when the model was fitted
+# (docs/answering.md, "Answer quality"; the measured ones are in each docstring): a change
+# that makes answers worse fails here, a CPU that rounds differently does not.
+FLOORS = "aggregate floors, checked on the worst case within the guard's margin (worst_case)"
+
+
 @pytest.mark.skipif(not DEV_SET.is_file(), reason="needs ../shared/eval/dev.jsonl")
+@pytest.mark.any_outcome(FLOORS)
 def test_dev_set_quality_floor(answerer: Answerer) -> None:
-    """Regression floors at the figures measured when the model was fitted (docs/answering.md,
-    "Answer quality"): a change that makes answers worse fails here."""
-    report = evaluate(load_questions(DEV_SET), answerer_system(answerer))
-    assert report.right_on_top >= 0.93, report.failures
-    assert report.unanswerable_confident == 0.0, report.failures  # none answered
-    assert report.offtopic_quoted == 0, report.failures
-    assert report.median_excerpt_chars <= 350
-    assert not report.boilerplate_returned
+    """Measured: right on top 0.93, none unanswerable answered, no off-topic question
+    quoted (one is, 0.004 under the tentative threshold, in the worst case)."""
+    high, low = worst_case(load_questions(DEV_SET), answerer)
+    assert high.right_on_top >= 0.93, high.failures
+    assert low.unanswerable_confident == 0.0, low.failures  # none answered
+    assert low.offtopic_quoted <= 1, low.failures
+    assert high.median_excerpt_chars <= 350 and low.median_excerpt_chars <= 350
+    assert not high.boilerplate_returned and not low.boilerplate_returned
 
 
+@pytest.mark.any_outcome(FLOORS)
 def test_bank_validation_quality_floor(answerer: Answerer) -> None:
-    """The bank's validation part, never fitted on."""
-    report = evaluate(split(load_questions(BANK), "val"), answerer_system(answerer))
-    assert report.right_on_top >= 0.72, report.failures
-    assert report.right_confident >= 0.24, report.failures
-    assert report.unanswerable_confident <= 0.05, report.failures
-    assert report.offtopic_quoted <= 1, report.failures
+    """The bank's validation part, never fitted on. Measured: right on top 0.735, right
+    and answered 0.25, unanswerable answered 0.03, one off-topic question quoted."""
+    high, low = worst_case(split(load_questions(BANK), "val"), answerer)
+    assert high.right_on_top >= 0.69, high.failures
+    assert high.right_confident >= 0.14, high.failures
+    assert low.unanswerable_confident <= 0.05, low.failures
+    assert low.offtopic_quoted <= 2, low.failures
 
 
+@pytest.mark.any_outcome(FLOORS)
 def test_held_out_set_quality_floor(answerer: Answerer) -> None:
     """The questions never fitted on: paraphrases and near-topic questions the article
-    does not answer, the hardest kind."""
-    report = evaluate(load_questions(HOLDOUT_SET), answerer_system(answerer))
-    assert report.right_on_top >= 0.87, report.failures
-    assert report.unanswerable_confident <= 0.05, report.failures
+    does not answer, the hardest kind. Measured: right on top 0.875, unanswerable
+    answered 0.04."""
+    high, low = worst_case(load_questions(HOLDOUT_SET), answerer)
+    assert high.right_on_top >= 0.87, high.failures
+    assert low.unanswerable_confident <= 0.09, low.failures
 
 
+@pytest.mark.any_outcome(FLOORS)
 def test_check_set_quality_floor(answerer: Answerer) -> None:
-    """The same floor on the questions written apart from the dev set."""
-    report = evaluate(load_questions(EXTRA_SET), answerer_system(answerer))
-    assert report.right_on_top >= 0.87, report.failures
-    assert report.unanswerable_confident <= 0.05, report.failures
-    assert report.offtopic_quoted == 0, report.failures
+    """The same floor on the questions written apart from the dev set. Measured: right on
+    top 0.885, none unanswerable answered, no off-topic question quoted."""
+    high, low = worst_case(load_questions(EXTRA_SET), answerer)
+    assert high.right_on_top >= 0.87, high.failures
+    assert low.unanswerable_confident <= 0.05, low.failures
+    assert low.offtopic_quoted == 0, low.failures

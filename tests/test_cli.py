@@ -59,14 +59,20 @@ def test_abstention_is_plain(cli_env: Path) -> None:
         "The article doesn't say.")
 
 
-def test_a_tentative_answer_says_it_is_unsure_first(cli_env: Path) -> None:
+@pytest.mark.any_outcome("what every tentative answer looks like, whichever questions are")
+def test_tentative_answers_quote_one_passage(cli_env: Path) -> None:
     questions = "\n".join(
         json.loads(line)["q"] for line in HOLDOUT_SET.read_text().splitlines())
     rows = [json.loads(line) for line in
             run("ask", "--json", stdin=questions.encode()).stdout.splitlines()]
     unsure = [r for r in rows if r["status"] == "tentative"]
     assert unsure and all(not r["answered"] and len(r["excerpts"]) == 1 for r in unsure)
-    text = run("ask", unsure[0]["question"]).stdout
+
+
+def test_a_tentative_answer_says_it_is_unsure_first(cli_env: Path) -> None:
+    # tentative with a wide margin (the guard, tests/conftest.py): its confidence is far
+    # from both thresholds
+    text = run("ask", "Is TikTok popular with teenagers in the US?").stdout
     assert "I'm not sure the article answers this" in text and "¶" in text
 
 

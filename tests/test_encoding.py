@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bot.answer import Answerer, Excerpt
+from bot.answerability.model import AnswerModel
 from bot.config import Settings
 from bot.encoding import Embedder, model_location
 from bot.encoding.export import Export, ensure_export, export_fingerprint
@@ -99,14 +100,16 @@ def test_runtime_vectors_match_sentence_transformers(embedder: Embedder,
     assert _cosines(alone, embedder.encode(questions[:8])).min() >= 0.99999
 
 
+@pytest.mark.any_outcome("compares two pipelines' answers with each other, whatever they are")
 def test_answers_are_identical_to_the_torch_pipelines(answerer: Answerer, index: Index,
                                                       torch_index: Index,
                                                       torch_embedder: Embedder) -> None:
     """The whole answer (answered or not, the excerpts in order, the sentence marked) on
     every dev and check question, from the runtime's index and questions and from
-    sentence-transformers' own. One exception, which sentence-transformers shows against
-    itself (batched or one at a time): two overlapping windows whose best sentence is the
-    one they share score exactly alike, and noise in the last digits picks between them."""
+    sentence-transformers' own. Two exceptions, which sentence-transformers shows against
+    itself (batched or one at a time), where noise in the last digits decides: two
+    overlapping windows whose best sentence is the one they share score exactly alike, and
+    a confidence at a threshold (the two confidences agree and straddle it)."""
     assert index.manifest.encoder.startswith("openvino-")
     assert torch_index.manifest.encoder == "sentence-transformers-torch"
     defaults = Settings()
@@ -116,7 +119,10 @@ def test_answers_are_identical_to_the_torch_pipelines(answerer: Answerer, index:
     ties = 0
     for question in questions:
         mine, theirs = answerer.ask(question), reference.ask(question)
-        assert mine.status == theirs.status, question
+        assert mine.confidence == pytest.approx(theirs.confidence, abs=1e-3), question
+        if mine.status != theirs.status:
+            assert _straddled(answerer.model, mine.confidence, theirs.confidence), question
+            continue
         assert len(mine.excerpts) == len(theirs.excerpts), question
         for a, b in zip(mine.excerpts, theirs.excerpts, strict=True):
             assert a.score == pytest.approx(b.score, abs=1e-3), question
@@ -124,6 +130,12 @@ def test_answers_are_identical_to_the_torch_pipelines(answerer: Answerer, index:
                 assert _tied_windows(a, b), (question, a.passage_id, b.passage_id)
                 ties += 1
     assert ties <= len(questions) // 20  # rare; a real difference would show everywhere
+
+
+def _straddled(model: AnswerModel, a: float, b: float) -> bool:
+    """Whether a threshold of ``model``'s lies between two confidences (on topic, both)."""
+    low, high = sorted((a, b))
+    return any(low < t <= high for t in (model.answered_at, model.tentative_at))
 
 
 def _tied_windows(a: Excerpt, b: Excerpt) -> bool:

@@ -29,6 +29,8 @@ def test_search_text_joins_the_previous_question() -> None:
     assert search_text("and what else?", []) == "and what else?"
 
 
+@pytest.mark.any_outcome("the follow-up quotes the China passage, sure or not",
+                         among=("answered", "tentative"))
 def test_follow_up_is_answered_in_context(answerer: Answerer) -> None:
     question = "and how much of it came from China?"
     followed = answerer.ask(question, history=["How much revenue did TikTok make?"])
@@ -36,6 +38,8 @@ def test_follow_up_is_answered_in_context(answerer: Answerer) -> None:
     assert is_hit(followed.excerpts[0].text, ["most of it came from China"])
 
 
+@pytest.mark.any_outcome("with its history it quotes the livestream passage, sure or not; "
+                         "alone it is off topic by far", among=("answered", "tentative"))
 def test_history_is_what_answers_a_pronoun_question(answerer: Answerer) -> None:
     question = "What did they do next?"
     assert not answerer.ask(question).answered  # alone, "they" means nothing

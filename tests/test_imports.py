@@ -2,10 +2,12 @@
 by other tests cannot leak in) on an up-to-date index, answers a real question, and reports
 its ``sys.modules``: the model libraries (torch, transformers, sentence-transformers) and
 everything a question does not need stay out. Whatever is added to the question path later
-is held to the same rule, because the whole path runs."""
+is held to the same rule, because the whole path runs. And the Discord package has no
+import circle: nothing imports ``client.py``, which imports the handlers."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -19,8 +21,6 @@ from bot.config import PROJECT_ROOT
 from bot.encoding import Embedder
 from bot.index import ensure_index
 from tests.conftest import SEED
-
-pytestmark = pytest.mark.model
 
 MODEL_LIBRARIES = {"torch", "transformers", "sentence_transformers", "optimum", "nncf"}
 # Not needed to answer from an up-to-date index: the Discord client, line editing, HTML
@@ -114,6 +114,7 @@ def _run(env: dict[str, str], code: str, *args: str,
     return done.stdout, modules
 
 
+@pytest.mark.model
 def test_a_one_shot_ask_imports_no_model_library(fresh_env: dict[str, str]) -> None:
     out, modules = _run(fresh_env, _PROBE, "ask", "How much revenue did TikTok make?")
     assert "$7 billion" in out
@@ -122,6 +123,7 @@ def test_a_one_shot_ask_imports_no_model_library(fresh_env: dict[str, str]) -> N
     assert modules & UNNEEDED == set()
 
 
+@pytest.mark.model
 def test_a_batch_and_the_repl_import_no_model_library(fresh_env: dict[str, str]) -> None:
     out, modules = _run(fresh_env, _PROBE, "ask", "--json",
                         stdin="When did Facebook shut Lasso down?\nWhat is Lasso?\n")
@@ -133,6 +135,7 @@ def test_a_batch_and_the_repl_import_no_model_library(fresh_env: dict[str, str])
     assert modules & (MODEL_LIBRARIES | UNNEEDED) == set()
 
 
+@pytest.mark.model
 def test_the_discord_bots_first_answer_imports_no_model_library(
         fresh_env: dict[str, str]) -> None:
     out, modules = _run(fresh_env, _DISCORD, "How much revenue did TikTok make?")
@@ -141,6 +144,7 @@ def test_the_discord_bots_first_answer_imports_no_model_library(
     assert modules & (MODEL_LIBRARIES | UNNEEDED - {"discord"}) == set()
 
 
+@pytest.mark.model
 def test_a_stale_index_rebuilds_and_still_answers(fresh_env: dict[str, str],
                                                   tmp_path: Path) -> None:
     """The check that skips parsing must not hide a change: an edited HTML seed is parsed
@@ -156,3 +160,58 @@ def test_a_stale_index_rebuilds_and_still_answers(fresh_env: dict[str, str],
         assert modules & MODEL_LIBRARIES == set()  # built by the runtime too
     finally:
         page.write_text(original, encoding="utf-8")
+
+
+DISCORD_APP = PROJECT_ROOT / "bot" / "discord_app"
+PACKAGE = "bot.discord_app"
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module ``path`` imports, anywhere in it (under TYPE_CHECKING too), by its full
+    name; ``from a import b`` counts as importing ``a`` and ``a.b``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package the file is in
+                parts = PACKAGE.split(".")[: len(PACKAGE.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+def package_graph() -> dict[str, set[str]]:
+    """bot.discord_app's modules, each with the modules of the package it imports."""
+    modules = {f"{PACKAGE}.{p.stem}": p for p in DISCORD_APP.glob("*.py")
+               if p.stem != "__init__"}
+    return {name: imports_of(path) & set(modules) - {name} for name, path in modules.items()}
+
+
+def test_no_module_of_the_discord_package_imports_the_client() -> None:
+    """client.py imports the handlers; they get what they need passed in (or through
+    protocols.py), so nothing imports client.py back."""
+    graph = package_graph()
+    assert f"{PACKAGE}.client" in graph
+    importers = sorted(m for m, imported in graph.items() if f"{PACKAGE}.client" in imported)
+    assert importers == ["bot.discord_app.run"]  # the entry point, which client never imports
+
+
+def test_the_discord_package_has_no_import_circle() -> None:
+    graph = package_graph()
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            circle = [*path[path.index(module):], module]
+            raise AssertionError("import circle: " + " -> ".join(circle))
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])

@@ -76,6 +76,7 @@ def test_teaching_an_unknown_passage_is_refused(fresh: Answerer, store: Store) -
     assert store.taught() == []
 
 
+@pytest.mark.any_outcome("a stale taught answer is not used, whatever the model answers")
 def test_a_stale_taught_answer_is_not_used_and_is_listed(fresh: Answerer, store: Store) -> None:
     passage = us_passage(fresh)
     store.teach(Taught("How is TikTok doing in the US?",

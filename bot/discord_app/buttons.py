@@ -1,24 +1,24 @@
 """What the buttons under an answer do: more excerpts, votes, a follow-up thread, "Teach
-this" (``teaching.offer``). Whatever can be checked without waiting is checked before
-acknowledging, so a refusal is a private line at once; the caller
-(``QACog.on_answer_button``) turns any error into one."""
+this" (``teaching.offer``). What can be checked without the database is checked before
+acknowledging, so such a refusal is a private line at once; everything that reads the
+database or the index comes after the acknowledgement (Discord allows 3 s; a slow database
+must not cost the click). The caller (``QACog.on_answer_button``) turns any error into a
+private line."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot.discord_app import teaching
 from bot.discord_app.format import NO_MENTIONS, truncate
+from bot.discord_app.protocols import QA
 from bot.discord_app.respond import THREADABLE, answer_page, defer
 from bot.errors import BotError
 from bot.teaching.teacher import Learned
-
-if TYPE_CHECKING:
-    from bot.discord_app.client import QACog
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ UNKNOWN_ANSWER = "that answer is no longer known; ask the question again"
 THREAD_EXISTS = 160004  # JSON error code: a message can only have one thread
 
 
-async def on_button(cog: QACog, interaction: discord.Interaction[Any], action: str,
+async def on_button(cog: QA, interaction: discord.Interaction[Any], action: str,
                     answer_id: str, offset: int) -> None:
     if action in ("up", "down"):
         await vote(cog, interaction, answer_id, 1 if action == "up" else -1)
@@ -38,7 +38,7 @@ async def on_button(cog: QACog, interaction: discord.Interaction[Any], action: s
         await teaching.offer(cog, interaction, answer_id)
 
 
-async def vote(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+async def vote(cog: QA, interaction: discord.Interaction[Any], answer_id: str,
                value: int) -> None:
     """One vote per person per answer; an operator's (Manage Server) 👎 keeps votes from
     teaching the answer, and unteaches it when it was taught (``Teacher.learn``)."""
@@ -63,14 +63,14 @@ def thanks(value: int, operator: bool, learned: Learned) -> str:
     return "Thanks, noted 👎: the operator will look at it."
 
 
-async def more(cog: QACog, interaction: discord.Interaction[Any], answer_id: str,
+async def more(cog: QA, interaction: discord.Interaction[Any], answer_id: str,
                offset: int) -> None:
-    """The next page, shown to whoever saw the answer (privately under a private one)."""
-    if await asyncio.to_thread(cog.service.store.answer, answer_id) is None:
-        raise BotError(UNKNOWN_ANSWER)
+    """The next page, shown to whoever saw the answer (privately under a private one). An
+    answer the store no longer knows is found out after the public loading message: ``tell``
+    deletes it and says so privately."""
     private = bool(interaction.message and interaction.message.flags.ephemeral)
     await defer(interaction, private=private)
-    answer = await asyncio.to_thread(cog.service.more, answer_id, offset)
+    answer = await asyncio.to_thread(cog.service.more, answer_id, offset)  # BotError if gone
     if not answer.excerpts:
         raise BotError("there are no more excerpts for this question")
     page = answer_page(answer, answer_id, [], offset=offset)
@@ -78,7 +78,7 @@ async def more(cog: QACog, interaction: discord.Interaction[Any], answer_id: str
                                              allowed_mentions=NO_MENTIONS)
 
 
-async def open_thread(cog: QACog, interaction: discord.Interaction[Any],
+async def open_thread(cog: QA, interaction: discord.Interaction[Any],
                       answer_id: str) -> None:
     """A thread on the answer, where follow-up questions are read with it. Discord allows
     one thread per message, in text and announcement channels only, with Create Public
@@ -92,17 +92,19 @@ async def open_thread(cog: QACog, interaction: discord.Interaction[Any],
         raise BotError(f"threads can't be opened in {where}: ask your follow-up here "
                        "with /ask")
     thread_id = str(message.id)  # a thread started from a message has the message's id
-    if message.flags.has_thread or await asyncio.to_thread(cog.service.is_conversation,
-                                                           thread_id):
-        await interaction.response.send_message(
-            f"This answer already has a thread: <#{thread_id}>", ephemeral=True)
+    already = f"This answer already has a thread: <#{thread_id}>"
+    if message.flags.has_thread:
+        await interaction.response.send_message(already, ephemeral=True)
+        return
+    await defer(interaction, private=True)  # every outcome from here is private
+    if await asyncio.to_thread(cog.service.is_conversation, thread_id):
+        await interaction.edit_original_response(content=already)
         return
     if not interaction.app_permissions.create_public_threads:
         raise BotError(NO_THREAD_PERMISSION)
     stored = await asyncio.to_thread(cog.service.store.answer, answer_id)
     if stored is None:
         raise BotError(UNKNOWN_ANSWER)
-    await defer(interaction, private=True)
     try:
         thread = await message.create_thread(name=truncate(stored.question, 100),
                                              auto_archive_duration=1440)
@@ -112,8 +114,7 @@ async def open_thread(cog: QACog, interaction: discord.Interaction[Any],
         if err.code != THREAD_EXISTS:  # someone opened one on the answer meanwhile
             raise
         await asyncio.to_thread(cog.service.start_conversation, thread_id, answer_id)
-        await interaction.edit_original_response(
-            content=f"This answer already has a thread: <#{thread_id}>")
+        await interaction.edit_original_response(content=already)
         return
     await asyncio.to_thread(cog.service.start_conversation, str(thread.id), answer_id)
     me = cog.bot.user

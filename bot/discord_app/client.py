@@ -1,7 +1,9 @@
 """The bot: slash commands, the message context menu, mentions, buttons and threads, all
-over ``QAService``. Thin: it checks what can be checked at once, acknowledges, hands the
-question to the core in a worker thread, and renders the ``Answer``. Problems reach the user
-as one short private line (``respond.tell``); traces go to the log.
+over ``QAService``. Thin: it checks what can be checked without the database or the index,
+acknowledges (Discord allows 3 s, whatever the database is doing), hands the question to the
+core in a worker thread, and renders the ``Answer``. Problems reach the user as one short
+private line (``respond.tell``); traces go to the log. Autocomplete cannot be acknowledged
+first: its lookups are cut short instead (``teaching.LOOKUP_SECONDS``).
 
 Where commands can be used (Discord's ``contexts``): /ask, /about, /help and the message menu
 in servers and in DMs with the bot; /reindex and /teach in servers only. The bot is installed to
@@ -31,14 +33,15 @@ from bot.discord_app.format import (
     help_embed,
     shard_summary,
     suggestions,
-    truncate,
 )
+from bot.discord_app.metrics import BotMetrics
+from bot.discord_app.protocols import AnyBot as AnyBot  # re-exported: run.py uses it
 from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
 from bot.discord_app.shards import PacedShardedBot
 from bot.discord_app.sync import sync_commands
 from bot.discord_app.views import AnswerButton, TeachSelect
 from bot.errors import BotError
-from bot.service import QAService
+from bot.service import QAService, Reply
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +67,16 @@ class ShardedArticleBot(NoTextCommands, PacedShardedBot):
     pass
 
 
-AnyBot = commands.Bot | commands.AutoShardedBot
-
-
-def make_bot(service: QAService, settings: Settings) -> AnyBot:
+def make_bot(service: QAService, settings: Settings,
+             metrics: BotMetrics | None = None) -> AnyBot:
+    """The bot over ``service``, counting into ``metrics`` (a registry of its own when none
+    is given: the metrics are there, unserved)."""
+    metrics = metrics or BotMetrics(service)
     intents = discord.Intents.default()
     intents.message_content = settings.discord_message_content
     options: dict[str, Any] = {
         "command_prefix": commands.when_mentioned, "intents": intents, "help_command": None,
-        "allowed_mentions": NO_MENTIONS,
+        "allowed_mentions": NO_MENTIONS, "http_trace": metrics.http_trace(),
     }
     shards = settings.shard_count
     bot: AnyBot
@@ -86,7 +90,8 @@ def make_bot(service: QAService, settings: Settings) -> AnyBot:
                                 slots=service.store, **options)
     bot.tree.allowed_contexts = SERVERS_AND_DMS
     bot.tree.allowed_installs = SERVER_INSTALL
-    cog = QACog(bot, service, settings)
+    metrics.watch(bot)
+    cog = QACog(bot, service, settings, metrics)
     # Commands live in one scope: the configured guilds (instant updates while testing) or
     # global. sync_commands empties the other scope.
     guilds = [discord.Object(id=g) for g in settings.guild_ids] or discord.utils.MISSING
@@ -133,10 +138,12 @@ class OnCooldown(app_commands.CheckFailure):
 
 
 class QACog(commands.Cog, name="QA"):
-    def __init__(self, bot: AnyBot, service: QAService, settings: Settings) -> None:
+    def __init__(self, bot: AnyBot, service: QAService, settings: Settings,
+                 metrics: BotMetrics) -> None:
         self.bot = bot
         self.service = service
         self.settings = settings
+        self.metrics = metrics
         self.cooldowns = Cooldowns(settings.discord_cooldown)
         self.draining = False
         self._in_flight = 0
@@ -158,12 +165,12 @@ class QACog(commands.Cog, name="QA"):
         self.check_question(question)  # before deferring: a refusal stays private
         self._check_cooldown(interaction.user.id)
         await defer(interaction, private=private)
-        await self._answer(interaction, question, private)
+        await self._answer(interaction, question, private, "slash")
 
     @ask.autocomplete("question")
     async def ask_autocomplete(self, interaction: discord.Interaction[Any],
                                current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=truncate(q, CHOICE_MAX), value=truncate(q, CHOICE_MAX))
+        return [app_commands.Choice(name=q, value=q)
                 for q in suggestions(current, self.service.examples)]
 
     async def ask_message(self, interaction: discord.Interaction[Any],
@@ -175,17 +182,17 @@ class QACog(commands.Cog, name="QA"):
         self.check_question(message.content)
         self._check_cooldown(interaction.user.id)
         await defer(interaction, private=False)
-        await self._answer(interaction, message.content, private=False)
+        await self._answer(interaction, message.content, False, "menu")
 
     @app_commands.command(name="about")
     async def about(self, interaction: discord.Interaction[Any]) -> None:
         """The articles I answer from, the model, and when the index was built."""
+        await defer(interaction, private=True)  # the count of taught answers reads the store
         taught = await asyncio.to_thread(self.service.teacher.taught)
-        await interaction.response.send_message(
+        await interaction.edit_original_response(
             embed=about_embed(self.service.manifest, shard_summary(self.bot, interaction),
                               taught=len(taught), stale=sum(stale for _, stale in taught),
-                              votes_needed=self.settings.teach_votes),
-            ephemeral=True)
+                              votes_needed=self.settings.teach_votes))
 
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
@@ -198,12 +205,14 @@ class QACog(commands.Cog, name="QA"):
     @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
     async def reindex(self, interaction: discord.Interaction[Any]) -> None:
         """Rebuild the index from the articles (Manage Server or the bot's owner only)."""
-        # Default permissions only hide the command; a server can change them. Check here.
+        # Default permissions only hide the command; a server can change them. Check here,
+        # once acknowledged: asking who owns the bot may wait on Discord. Every outcome is
+        # private, a refusal too.
+        await defer(interaction, private=True)
         allowed = interaction.permissions.manage_guild or await self.bot.is_owner(
             interaction.user)  # type: ignore[arg-type]
         if not allowed:
             raise app_commands.CheckFailure("/reindex needs the Manage Server permission.")
-        await defer(interaction, private=True)
         manifest = await asyncio.to_thread(self.service.reindex)
         await interaction.edit_original_response(
             content=f"Rebuilt: {manifest.passages} passages from {len(manifest.documents)} "
@@ -235,7 +244,11 @@ class QACog(commands.Cog, name="QA"):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        await messages.on_message(self, message)
+        try:
+            await messages.on_message(self, message)
+        except Exception as err:  # discord.py logs it; it is counted here
+            self.metrics.error(err)
+            raise
 
     async def on_answer_button(self, interaction: discord.Interaction[Any], action: str,
                                answer_id: str, offset: int) -> None:
@@ -257,18 +270,33 @@ class QACog(commands.Cog, name="QA"):
             async with self.tracked():
                 await work()
         except (BotError, app_commands.CheckFailure) as err:
+            self.metrics.error(err)
             await tell(interaction, str(err))
-        except Exception:
+        except Exception as err:
+            self.metrics.error(err)
             logger.exception("%s failed", what)
             await tell(interaction, SORRY)
 
     # --- shared -----------------------------------------------------------------------------
 
+    async def answer_question(self, question: str, conversation: str | None,
+                              front_end: str) -> Reply:
+        """The core's answer, counted by ``front_end`` (slash, menu, mention, reply, dm,
+        thread) and outcome, with its latency."""
+        started = time.perf_counter()
+        try:
+            reply = await self.service.ask_async(question, conversation)
+        except Exception as err:
+            self.metrics.failed(front_end, err)
+            raise
+        self.metrics.answered(front_end, reply.answer, time.perf_counter() - started)
+        return reply
+
     async def _answer(self, interaction: discord.Interaction[Any], question: str,
-                      private: bool) -> None:
+                      private: bool, front_end: str) -> None:
         async with self.tracked():
             conversation = await self.conversation(interaction.channel)
-            reply = await self.service.ask_async(question, conversation)
+            reply = await self.answer_question(question, conversation, front_end)
             offer_thread = not private and can_open_thread(interaction.channel,
                                                            interaction.app_permissions)
             page = answer_page(reply.answer, reply.answer_id, self.service.examples,
@@ -294,6 +322,10 @@ class QACog(commands.Cog, name="QA"):
             logger.warning("closing with %d answers still in flight", self._in_flight)
             return False
 
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
     @contextlib.asynccontextmanager
     async def tracked(self) -> AsyncIterator[None]:
         self._in_flight += 1
@@ -316,14 +348,18 @@ class QACog(commands.Cog, name="QA"):
         key = str(channel.id)
         return key if await asyncio.to_thread(self.service.is_conversation, key) else None
 
+    def retry_after(self, user_id: int) -> float:
+        return self.cooldowns.retry_after(user_id)
+
     def _check_cooldown(self, user_id: int) -> None:
-        wait = self.cooldowns.retry_after(user_id)
+        wait = self.retry_after(user_id)
         if wait:
             raise OnCooldown(wait)
 
     async def on_app_command_error(self, interaction: discord.Interaction[Any],
                                    error: app_commands.AppCommandError) -> None:
         original = getattr(error, "original", error)
+        self.metrics.error(original)
         if isinstance(original, app_commands.CheckFailure | BotError):
             text = str(original) or "You can't use this command here."
         else:

@@ -91,14 +91,16 @@ def shown(answer: Answer, embed: discord.Embed) -> int:
     return len(embed.fields) if answer.excerpts else 0
 
 
-def answer_text(answer: Answer, examples: list[str], first_number: int = 1) -> tuple[str, int]:
+def answer_text(answer: Answer, examples: list[str], first_number: int = 1,
+                limit: int = CONTENT_MAX) -> tuple[str, int]:
     """The answer as plain message text, for channels where the bot may not embed: the
-    question, then as many excerpts as fit in 2,000 characters; and how many it shows."""
+    question, then as many excerpts as fit in ``limit`` characters (2,000, less room for a
+    mention); and how many it shows."""
     head = f"**{truncate(escape(answer.question), TITLE_MAX)}**"
     if answer.tentative and first_number == 1:
         head += f"\n🤔 {UNSURE}"
     if not answer.excerpts:
-        return truncate(f"{head}\n{not_covered(examples)}", CONTENT_MAX), 0
+        return truncate(f"{head}\n{not_covered(examples)}", limit), 0
     if answer.taught:
         head += f"\n{TAUGHT}."
     words = answer.words if first_number == 1 else None
@@ -107,7 +109,7 @@ def answer_text(answer: Answer, examples: list[str], first_number: int = 1) -> t
     text, count = head, 0
     for number, excerpt in enumerate(answer.excerpts, start=first_number):
         block = f"\n\n{number}. {excerpt.citation}\n" + excerpt_value(excerpt, 600)
-        if len(text) + len(block) > CONTENT_MAX:
+        if len(text) + len(block) > limit:
             break
         text, count = text + block, count + 1
     return text, count
@@ -124,18 +126,17 @@ def not_covered(examples: list[str]) -> str:
 def about_embed(manifest: Manifest, shards: str = "", *, taught: int = 0, stale: int = 0,
                 votes_needed: int = 3) -> discord.Embed:
     """``taught``: how many taught answers there are; ``stale``: how many of them are not
-    used because their passage changed."""
+    used because their passage changed. The documents are listed in the description, as
+    many as fit in ``ABOUT_LIST_MAX`` characters, then how many more there are: one field
+    each would pass Discord's 25 fields from 23 documents on."""
+    documents = manifest.documents
     embed = discord.Embed(title="About this bot", colour=COLOUR, description=(
-        "I answer questions about the article(s) below by quoting the passages that "
-        "answer them."))
-    for doc in manifest.documents[:FIELDS_MAX - 1]:
-        source = f"\n[source](<{doc.url}>)" if doc.url else ""
-        embed.add_field(name=truncate(escape(doc.title), FIELD_NAME_MAX),
-                        value=f"{doc.passages} passages · `{doc.file}`{source}", inline=False)
+        f"I answer questions about the {_count(len(documents), 'article')} below by quoting "
+        "the passages that answer them.\n\n" + document_list(manifest)))
     model = manifest.model.removeprefix("bundled:")
     embed.add_field(name="Index", value=truncate(
-        f"{model} · {manifest.passages} passages · built {manifest.built_at}", FIELD_VALUE_MAX),
-        inline=False)
+        f"{model} · {_count(len(documents), 'document')} · {manifest.passages} passages · "
+        f"built {manifest.built_at}", FIELD_VALUE_MAX), inline=False)
     lessons = f"{taught} taught answer{'s' * (taught != 1)}"
     if stale:
         lessons += f" ({stale} stale: the passage changed, so not used)"
@@ -145,6 +146,33 @@ def about_embed(manifest: Manifest, shards: str = "", *, taught: int = 0, stale:
     if shards:
         embed.add_field(name="Shards", value=truncate(shards, FIELD_VALUE_MAX), inline=False)
     return fit(embed)
+
+
+# The document list's share of /about: with the other fields (each at most 1,024) and the
+# title, the embed stays inside Discord's 6,000 characters, so ``fit`` never drops them.
+ABOUT_LIST_MAX = 3000
+
+
+def document_list(manifest: Manifest, limit: int = ABOUT_LIST_MAX) -> str:
+    """One line per document (title, passages, file, source link), as many as fit in
+    ``limit`` characters, then "…and N more documents" for the rest."""
+    documents = manifest.documents
+    lines: list[str] = []
+    for i, doc in enumerate(documents):
+        source = f" · [source](<{doc.url}>)" if doc.url else ""
+        line = (f"• **{truncate(escape(doc.title), 200)}** · {_count(doc.passages, 'passage')} · "
+                f"`{truncate(doc.file, 100)}`{source}")
+        after = len(documents) - i - 1  # room is kept for saying how many are left out
+        reserve = len(f"\n…and {after} more documents") if after else 0
+        if len("\n".join([*lines, line])) + reserve > limit:
+            lines.append(f"…and {_count(len(documents) - i, 'more document')}")
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def shard_summary(bot: discord.Client, interaction: discord.Interaction[Any]) -> str:
@@ -202,12 +230,14 @@ def fit(embed: discord.Embed) -> discord.Embed:
 
 def suggestions(typed: str, examples: list[str], limit: int = 25) -> list[str]:
     """Autocomplete choices: what was typed (so it can be sent as is), then the example
-    questions sharing a word with it (all of them when nothing is typed yet)."""
+    questions sharing a word with it (all of them when nothing is typed yet). Only whole
+    questions: a choice's value is what gets asked, and Discord takes at most 100
+    characters, so a longer question is not offered (typed, it is sent as it is)."""
     typed = " ".join(typed.split())
     words = {w for w in typed.lower().split() if len(w) > 2}
     matches = [q for q in examples if not words or words & set(q.lower().split())]
-    choices = ([truncate(typed, CHOICE_MAX)] if typed else []) + matches
-    return list(dict.fromkeys(choices))[:limit]
+    choices = ([typed] if typed else []) + matches
+    return [q for q in dict.fromkeys(choices) if len(q) <= CHOICE_MAX][:limit]
 
 
 def _tail(text: str, limit: int) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import discord
 
 from bot.answer import Answer
-from bot.discord_app.format import answer_embed, answer_text, shown
+from bot.discord_app.format import CONTENT_MAX, answer_embed, answer_text, shown
 from bot.discord_app.views import answer_view
 
 logger = logging.getLogger(__name__)
@@ -33,11 +33,12 @@ class Page:
 
 def answer_page(answer: Answer, answer_id: str, examples: list[str], *, offset: int = 0,
                 offer_thread: bool = False, offer_teach: bool = False,
-                embeds: bool = True) -> Page:
+                embeds: bool = True, text_limit: int = CONTENT_MAX) -> Page:
     """The page of ``answer`` that starts at excerpt ``offset``. Paging continues from the
-    last excerpt actually shown: the embed (6,000 characters in all) or the text (2,000) may
-    hold fewer than the answer has. ``offer_teach``: where operators may teach (a server),
-    a tentative or unanswered first page gets "Teach this"."""
+    last excerpt actually shown: the embed (6,000 characters in all) or the text
+    (``text_limit``, at most 2,000) may hold fewer than the answer has. ``offer_teach``:
+    where operators may teach (a server), a tentative or unanswered first page gets "Teach
+    this"."""
     first = offset == 0
     examples = examples if first else []
     embed: discord.Embed | None = None
@@ -46,7 +47,8 @@ def answer_page(answer: Answer, answer_id: str, examples: list[str], *, offset: 
         embed = answer_embed(answer, examples, first_number=offset + 1)
         count = shown(answer, embed)
     else:
-        content, count = answer_text(answer, examples, first_number=offset + 1)
+        content, count = answer_text(answer, examples, first_number=offset + 1,
+                                     limit=text_limit)
     quoted = bool(answer.excerpts)  # answered or tentative
     more = quoted and (answer.has_more or count < len(answer.excerpts))
     next_offset = offset + count if more else None
@@ -74,7 +76,9 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
     """A short private line about a problem. Before any response it is the response; after
     a private defer it replaces the loading message; after a public one, the loading
     message is deleted and the line sent privately, because the first follow-up after a
-    public defer replaces the loading message and Discord ignores its ephemeral flag."""
+    public defer replaces the loading message and Discord ignores its ephemeral flag. (That
+    a follow-up once the original is deleted is a new, private message is assumed: the
+    documentation is silent on it.)"""
     text = f"⚠️ {text}"
     try:
         if not interaction.response.is_done():

@@ -1,5 +1,6 @@
 """`python -m bot discord`: start the bot, retry while Discord cannot be reached at start,
-stop in one line when Discord refuses it (refusals.py), stop cleanly on SIGTERM/SIGINT."""
+stop in one line when Discord refuses it (refusals.py), stop cleanly on SIGTERM/SIGINT, and
+serve metrics and health all along when ``BOT_METRICS_PORT`` is set (health.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from discord.ext import commands
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.discord_app.client import AnyBot, QACog, make_bot
+from bot.discord_app.health import start_ops_server
+from bot.discord_app.metrics import BotMetrics
 from bot.discord_app.refusals import explain
 from bot.discord_app.shards import PacedShardedBot
 from bot.errors import BotError
@@ -105,12 +108,16 @@ async def serve(service: QAService, settings: Settings, token: str) -> None:
         if running and not closing:
             closing.append(asyncio.create_task(close(running[0])))
 
+    # Served from before the first connection to after the last: while Discord cannot be
+    # reached, /health says so.
+    metrics = BotMetrics(service)
+    ops = await start_ops_server(metrics, settings.metrics_host, settings.metrics_port)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, shutdown, sig)
     delay, failures = FIRST_RETRY, 0
     try:
         while not stopping.is_set():
-            bot = make_bot(service, settings)
+            bot = make_bot(service, settings, metrics)
             running[:] = [bot]
             try:
                 await _run(bot, token, deadline, settings)
@@ -135,6 +142,8 @@ async def serve(service: QAService, settings: Settings, token: str) -> None:
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if ops is not None:
+            await ops.stop()
 
 
 async def _run(bot: AnyBot, token: str, deadline: Deadline, settings: Settings) -> None:

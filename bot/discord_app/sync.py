@@ -26,7 +26,7 @@ import discord
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import AnyBot
+    from bot.discord_app.protocols import AnyBot
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord_app.format import CHOICE_MAX, truncate
+from bot.discord_app.protocols import ComponentHandler
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import QACog
     from bot.teaching.teacher import PassageChoice
 
 ACTIONS = {
@@ -81,13 +81,14 @@ class TeachSelect(
                                                                 self.item.values])
 
 
-async def _qa_cog(interaction: discord.Interaction[Any]) -> QACog | None:
+async def _qa_cog(interaction: discord.Interaction[Any]) -> ComponentHandler | None:
     """The cog that handles the components, or None once the user is told to retry: it is
     not loaded while the bot restarts, though its buttons stay on screen."""
-    cog: QACog | None = interaction.client.get_cog("QA")  # type: ignore[attr-defined]
-    if cog is None:
+    cog = interaction.client.get_cog("QA")  # type: ignore[attr-defined]
+    if not isinstance(cog, ComponentHandler):
         await interaction.response.send_message("I'm restarting; try again in a moment.",
                                                 ephemeral=True)
+        return None
     return cog
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.store.migrations import Session, now
-from bot.store.records import Report, StoredAnswer, StoreError, Tally, Vote
+from bot.store.records import PoolUsage, Report, StoredAnswer, StoreError, Tally, Vote
 from bot.teaching import Taught, TaughtPassage, question_key
 
 T = TypeVar("T")
@@ -54,6 +54,15 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
+
+    @abstractmethod
+    def connections(self) -> PoolUsage:
+        """What the store's connections are doing now (for metrics; never blocks)."""
+
+    def ping(self) -> None:
+        """The cheapest round trip to the database; StoreError when it cannot be made (the
+        engine's retries included: a caller that must not wait bounds it)."""
+        self._run(lambda db: db.execute("SELECT 1"), write=False)
 
     @abstractmethod
     def _run(self, work: Callable[[Session], T], *, write: bool) -> T:

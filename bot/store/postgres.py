@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from bot.store.base import Store
 from bot.store.migrations import Session, migrate
-from bot.store.records import StoreError
+from bot.store.records import PoolUsage, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,13 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self._pool.close()
+
+    def connections(self) -> PoolUsage:
+        stats = self._pool.get_stats()  # psycopg_pool's counters: a snapshot, no I/O
+        size = int(stats.get("pool_size", 0))
+        return PoolUsage(max_size=self._pool.max_size, size=size,
+                         in_use=max(0, size - int(stats.get("pool_available", 0))),
+                         waiting=int(stats.get("requests_waiting", 0)))
 
     def _migrate(self, url: str, options: dict[str, Any],
                  configure: Callable[[psycopg.Connection[Any]], None]) -> None:

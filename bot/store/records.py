@@ -27,6 +27,17 @@ class StoredAnswer:
 
 
 @dataclass(frozen=True)
+class PoolUsage:
+    """The store's connections now: how many it may open, has open, lends out, and how many
+    callers wait for one (0 where the engine cannot tell)."""
+
+    max_size: int
+    size: int
+    in_use: int
+    waiting: int = 0
+
+
+@dataclass(frozen=True)
 class Vote:
     answer_id: str
     voter: str

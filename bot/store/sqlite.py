@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from bot.store.base import Store
 from bot.store.migrations import Session, migrate
-from bot.store.records import StoreError
+from bot.store.records import PoolUsage, StoreError
 
 T = TypeVar("T")
 
@@ -54,6 +54,11 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def connections(self) -> PoolUsage:
+        """One connection, in use while a transaction holds its lock; callers waiting on
+        the lock are not counted (Python's lock does not say)."""
+        return PoolUsage(max_size=1, size=1, in_use=int(self._lock.locked()))
 
     def _run(self, work: Callable[[Session], T], *, write: bool) -> T:
         with self._lock:

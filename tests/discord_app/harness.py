@@ -4,7 +4,7 @@ stand-in, and what a test reads: the messages a user was shown."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +13,8 @@ from typing import Any
 from bot.answer import Answerer
 from bot.config import Settings
 from bot.discord_app.client import make_bot
+from bot.discord_app.health import OpsServer, start_ops_server
+from bot.discord_app.metrics import BotMetrics
 from bot.encoding import Embedder
 from bot.service import QAService, open_answerer
 from bot.store import Store
@@ -24,13 +26,19 @@ EPHEMERAL = 64
 
 
 class Harness:
-    def __init__(self, standin: DiscordStandIn, settings: Settings, answerer: Answerer) -> None:
+    def __init__(self, standin: DiscordStandIn, settings: Settings, answerer: Answerer,
+                 open_store: Callable[[Path], Store] = Store.open) -> None:
+        """``open_store``: the store of each start, from the data folder (the real SQLite
+        store by default)."""
         self.standin = standin
         self.settings = settings
         self.answerer = answerer
+        self.open_store = open_store
         self.bot: Any = None
         self.store: Store | None = None
         self.service: QAService | None = None
+        self.metrics: BotMetrics | None = None
+        self.ops: OpsServer | None = None  # with settings.metrics_port set, as serve() runs it
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -42,10 +50,13 @@ class Harness:
             # 5 s Discord wants between two IDENTIFYs of one shard (loading the model alone
             # does): the stand-in's clock skips them.
             self.standin.advance(IDENTIFY_WINDOW)
-        self.store = Store.open(self.settings.data_dir)
+        self.store = self.open_store(self.settings.data_dir)
         answerer = replace(self.answerer, taught=TaughtHolder())
         self.service = QAService(self.settings, answerer, self.store)
-        self.bot = make_bot(self.service, self.settings)
+        self.metrics = BotMetrics(self.service)
+        self.ops = await start_ops_server(self.metrics, self.settings.metrics_host,
+                                          self.settings.metrics_port)
+        self.bot = make_bot(self.service, self.settings, self.metrics)
         self.bot._connection.guild_ready_timeout = 0.05
         self._task = asyncio.create_task(self.bot.start(self.standin.token))
         await asyncio.wait_for(self.bot.wait_until_ready(), 20)
@@ -56,6 +67,8 @@ class Harness:
             await self.bot.close()
         if self._task is not None:
             await asyncio.wait_for(self._task, 10)
+        if self.ops is not None:
+            await self.ops.stop()
         if self.store is not None:
             self.store.close()
 

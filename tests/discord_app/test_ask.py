@@ -77,6 +77,20 @@ async def test_autocomplete_suggests_quickly(harness: Harness) -> None:
     assert any("revenue" in c["name"] for c in choices[1:])
 
 
+async def test_autocomplete_offers_only_whole_questions(harness: Harness) -> None:
+    """Defect 8 (round three): a choice's value is what gets asked. A typed question over
+    Discord's 100 characters was offered cut, with "…", as its value; it is not offered
+    (sent, the whole question is asked)."""
+    long_question = ("How much revenue did TikTok make in the first half of the year, and "
+                     "how much of that revenue came from China?")
+    assert len(long_question) > 100
+    interaction = await harness.standin.autocomplete(long_question)
+    choices = (await harness.callback(interaction))["data"]["choices"]
+    assert harness.service is not None
+    assert choices and all(c["value"] in harness.service.examples for c in choices)
+    assert all(c["name"] == c["value"] for c in choices)
+
+
 async def test_context_menu_asks_the_message_text(harness: Harness) -> None:
     # Someone else's message: without the Message Content intent the bot would not see its
     # text in the channel, but a context-menu target always arrives whole.
@@ -125,6 +139,7 @@ async def test_unexpected_error_is_private_and_the_loading_message_goes(
     assert any(r.exc_info and "index exploded" in str(r.exc_info[1]) for r in caplog.records)
 
 
+@pytest.mark.any_outcome("checks the cooldown: any answer is an embed")
 async def test_cooldown_tells_when_to_retry(standin: DiscordStandIn, settings: Settings,
                                             answerer: Answerer) -> None:
     h = Harness(standin, settings.model_copy(update={"discord_cooldown": 30.0}), answerer)
@@ -156,10 +171,17 @@ async def test_huge_excerpt_stays_within_embed_limits(standin: DiscordStandIn, t
     clause = "the harbour of Lisbon handled grain, timber, cork and wine for the whole region"
     giant = ", and ".join([clause] * 60) + "."
     (seeds / "harbour.txt").write_text(f"Harbour\n\n{giant}\n\n{giant}\n", encoding="utf-8")
+    question = "What did the harbour of Lisbon handle?"
     async with harness_over(standin, seeds, tmp_path, embedder) as h:
-        _, message = await h.ask("What did the harbour of Lisbon handle?")
+        # Taught, so quoted whatever the model makes of this synthetic text: on another CPU
+        # its answer once came out "not covered", and the limits went untested.
+        assert h.service is not None
+        every = [p.id for p in h.service.answerer.index.passages]
+        await asyncio.to_thread(h.service.teacher.teach, question, every)
+        _, message = await h.ask(question)
     embed = discord.Embed.from_dict(message["embeds"][0])
-    assert embed.fields and len(embed) <= EMBEDS_TOTAL_MAX
+    assert "taught answer" in (embed.footer.text or "")
+    assert len(embed.fields) >= 2 and len(embed) <= EMBEDS_TOTAL_MAX
     assert all(len(f.value or "") <= FIELD_VALUE_MAX for f in embed.fields)
     assert all((f.value or "").rstrip("*").endswith("…") for f in embed.fields)
 
@@ -178,12 +200,17 @@ async def test_long_example_questions_keep_help_and_not_covered_within_limits(
     async with harness_over(standin, seeds, tmp_path, embedder) as h:
         help_ = await h.reply(await standin.slash("help"))
         _, abstention = await h.ask("What is the weather in Paris?")
+        offered = await standin.autocomplete("")
+        await standin.wait_for(lambda: standin.state(offered).callback)
+    # examples over 100 characters cannot be a choice's value: none is offered cut short
+    assert standin.state(offered).choices == []
     description = help_["embeds"][0]["description"]
     assert len(description) <= DESCRIPTION_MAX and "Question 4:" in description
     description = abstention["embeds"][0]["description"]
     assert len(description) <= DESCRIPTION_MAX and "Question 2:" in description
 
 
+@pytest.mark.any_outcome("each interaction answered once: any answer is an embed")
 async def test_fifty_interactions_at_once_are_each_answered_once(harness: Harness) -> None:
     questions = ["What is Lasso?", "Who built TikTok?", "What is the weather in Paris?",
                  "Who leaked the recordings?", "Where is TikTok growing?"]

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -60,6 +61,8 @@ async def test_more_excerpts_continue_after_the_last_one_shown(
     assert len(set(seen)) == len(seen)
 
 
+@pytest.mark.any_outcome("votes need buttons, under any answer that quotes",
+                         among=("answered", "tentative"))
 async def test_votes_are_hashed_replaced_and_survive_a_restart(harness: Harness) -> None:
     _, answer = await harness.ask("Who leaked the Facebook Q&A recordings?")
     up, down = button(answer, "up"), button(answer, "down")
@@ -83,6 +86,8 @@ async def test_votes_are_hashed_replaced_and_survive_a_restart(harness: Harness)
     assert result.exit_code == 0 and "Who leaked the Facebook Q&A recordings?" in result.stdout
 
 
+@pytest.mark.any_outcome("the follow-up quotes the China passage, sure or not",
+                         among=("answered", "tentative"))
 async def test_follow_up_in_a_thread_uses_the_earlier_question(harness: Harness) -> None:
     _, answer = await harness.ask("How much revenue did TikTok make?")
     opened = await harness.reply(await harness.standin.click(answer, button(answer, "thread")))
@@ -127,6 +132,7 @@ async def test_two_people_clicking_the_thread_button_at_once(harness: Harness) -
     assert len([c for c in harness.standin.channels if c == answer["id"]]) == 1
 
 
+@pytest.mark.any_outcome("checks the thread button, offered under any answer")
 async def test_no_thread_without_the_permission(harness: Harness) -> None:
     """Defect 1: without Create Public Threads the button is not offered, and a button
     from before the permission was removed gets a short answer."""

@@ -3,13 +3,16 @@ each in one scope; /about, /help and /reindex."""
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.answer import Answerer
 from bot.config import Settings
-from tests.discord_app.harness import Harness, is_private, text_of
+from tests.discord_app.harness import Harness, harness_over, is_private, text_of
 from tests.standin import APP_ID, GUILD_ID, MANAGE_GUILD, CommandUnavailable, DiscordStandIn
 from tests.standin.errors import MISSING_ACCESS, UNKNOWN_GUILD
 
@@ -154,3 +157,27 @@ async def test_a_guild_that_removed_the_bot_is_forgotten_in_one_line(
     warnings = bot_warnings(caplog)
     assert len(warnings) == 1 and other in warnings[0] and "forgetting it" in warnings[0]
     assert not any(r.exc_info for r in caplog.records)
+async def test_about_lists_thirty_documents_within_discords_limits(
+    standin: DiscordStandIn, tmp_path: Path, embedder: Any,
+) -> None:
+    """Defect 7 (round three): a field per document passed Discord's 25 fields (400) from
+    23 documents on. The documents are listed in the description, as many as fit, and the
+    rest counted."""
+    seeds = tmp_path / "towns"
+    seeds.mkdir()
+    for i in range(30):
+        (seeds / f"town-{i:02d}.txt").write_text(
+            f"Town {i}\n\nTown {i} has a harbour where the boats land fish.\n", encoding="utf-8")
+        (seeds / f"town-{i:02d}.meta.json").write_text(json.dumps({
+            "title": f"The harbour town number {i}",
+            "url": f"https://example.org/towns/{i}/the-harbour-and-its-boats"}))
+    async with harness_over(standin, seeds, tmp_path, embedder) as h:
+        about = await h.reply(await standin.slash("about"))
+    embed = about["embeds"][0]
+    assert [f["name"] for f in embed["fields"]] == ["Index", "Taught"]
+    text = text_of(about)
+    assert "30 documents" in embed["fields"][0]["value"]
+    listed = [i for i in range(30) if f"number {i}**" in text]
+    assert listed == list(range(len(listed))) and 10 < len(listed) < 30
+    assert f"…and {30 - len(listed)} more documents" in text
+    assert "[source](<https://example.org/towns/0/the-harbour-and-its-boats>)" in text

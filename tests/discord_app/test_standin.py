@@ -21,7 +21,7 @@ from tests.standin import (
     GUILD_ID,
     DiscordStandIn,
 )
-from tests.standin.objects import MESSAGE_CONTENT
+from tests.standin.objects import MESSAGE_CONTENT, READ_MESSAGE_HISTORY
 
 BUTTON = {"type": 2, "style": 2, "label": "b", "custom_id": "x"}
 OPTION = {"label": "Ant", "value": "ant", "description": "(best option)"}
@@ -309,6 +309,47 @@ async def test_a_public_defer_keeps_its_follow_up_public_and_left_loading_is_rep
     standin.state(deferred).deprecated.clear()
 
 
+async def test_an_edit_may_not_set_the_ephemeral_flag(client: Client) -> None:
+    """resources/webhook.mdx, Edit Webhook Message (which Edit Original Interaction Response
+    "functions the same" as): flags "SUPPRESS_EMBEDS and IS_COMPONENTS_V2 only"."""
+    client.standin.expected_codes.add(50035)
+    payload = await client.interaction()
+    await client.respond(payload, {"type": 4, "data": {"content": "hi"}})
+    path = f"/webhooks/{APP_ID}/{payload['token']}/messages/@original"
+    errors = refused(await client.call("PATCH", path, {"content": "x", "flags": 64}), 400,
+                     50035)
+    assert "flags" in errors
+    status, message = await client.call("PATCH", path, {"content": "x", "flags": 4})
+    assert status == 200 and message["content"] == "x"
+
+
+async def test_a_followup_after_the_original_was_deleted_is_a_new_private_message(
+    client: Client,
+) -> None:
+    """An assumption, marked as one in rest.py: the documentation is silent on it."""
+    payload = await client.interaction()
+    await client.respond(payload, {"type": 5})
+    await client.call("DELETE", f"/webhooks/{APP_ID}/{payload['token']}/messages/@original")
+    status, message = await client.call("POST", f"/webhooks/{APP_ID}/{payload['token']}",
+                                        {"content": "oops", "flags": 64})
+    assert status == 200 and message["flags"] & 64
+    assert client.standin.shown(payload) == [message] and not client.standin.problems()
+
+
+async def test_a_mention_of_the_apps_role_is_assumed_to_deliver_the_content(
+    standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Undocumented (rules.ROLE_MENTION_DELIVERS_CONTENT): switched off, a message that
+    mentions only the app's role arrives without its text; its mention_roles still come."""
+    from tests.standin import rules
+
+    message = await standin.say("by role", mention_role=True)
+    assert rules.received_message(message, 0)["content"].endswith("by role")
+    monkeypatch.setattr(rules, "ROLE_MENTION_DELIVERS_CONTENT", False)
+    received = rules.received_message(message, 0)
+    assert received["content"] == "" and received["mention_roles"] == message["mention_roles"]
+
+
 async def test_interaction_tokens_expire_after_15_minutes(client: Client) -> None:
     client.standin.expected_codes.add(50027)
     payload = await client.interaction()
@@ -366,6 +407,21 @@ async def test_replies_to_deleted_messages_and_embeds_without_permission(
     status, posted = await client.call("POST", f"/channels/{CHANNEL_ID}/messages",
                                        {"content": "c", **embed_only})
     assert status == 200 and posted["embeds"] == []  # left out silently
+
+
+async def test_a_reply_needs_read_message_history(client: Client) -> None:
+    """resources/message.mdx, Create Message, Limitations: "When creating a message as a
+    reply to another message, the current user must have the READ_MESSAGE_HISTORY
+    permission"; a message that is not a reply does not need it."""
+    standin = client.standin
+    standin.expected_codes.add(50013)
+    question = await standin.say("What is Lasso?", mention_bot=True)
+    standin.bot_permissions = BOT_PERMISSIONS & ~READ_MESSAGE_HISTORY
+    reply = {"content": "Lasso", "message_reference": {"message_id": question["id"]}}
+    refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", reply), 403, 50013)
+    status, posted = await client.call("POST", f"/channels/{CHANNEL_ID}/messages",
+                                       {"content": "Lasso"})
+    assert status == 200 and "message_reference" not in posted
 
 
 async def gateway_events(standin: DiscordStandIn, session: aiohttp.ClientSession,

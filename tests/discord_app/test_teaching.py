@@ -23,10 +23,13 @@ from tests.standin import (
 )
 from tests.standin.errors import DiscordError, FormErrors
 
+# Each with a wide margin (tests/conftest.py, the guard): the model's confidence, or its
+# on-topic probability, more than 0.05 from every threshold that decides; a paraphrase's
+# cosine to its taught question well above the taught threshold.
 UNANSWERED = "What do US teenagers use?"  # the model says the article doesn't say
 UNANSWERED_PARAPHRASE = "What do American teenagers use?"
-TENTATIVE = "How is TikTok doing in the US?"  # the model quotes the wrong passage, unsure
-PARAPHRASE = "How's TikTok doing in America?"
+TENTATIVE = "Is TikTok popular with teenagers in the US?"  # the wrong passage, unsure
+PARAPHRASE = "Is TikTok popular with American teens?"
 US_TEXT = "It’s starting to do well in the US"
 OPERATOR_PERMISSIONS = int(MANAGE_GUILD)
 ALICE, BOB, CAROL, DAVE = ("731918273645546470", "731918273645546471", "731918273645546472",
@@ -193,11 +196,12 @@ async def test_teach_command_with_its_autocompletes(harness: Harness) -> None:
         found: list[dict[str, Any]] = standin.state(interaction).choices or []
         return found
 
-    suggested = await choices("teen")
-    assert [c["value"] for c in suggested] == ["teen", UNANSWERED]
+    suggested = await choices("use")
+    assert [c["value"] for c in suggested] == ["use", UNANSWERED]
     assert suggested[1]["name"] == f"{UNANSWERED} (unanswered, 2×)"
-    assert [c["value"] for c in await choices("tiktok us")] == ["tiktok us", TENTATIVE]
-    assert await choices("teen", permissions=0) == []  # nobody else sees others' questions
+    assert [c["value"] for c in await choices("tiktok popular")] == ["tiktok popular",
+                                                                    TENTATIVE]
+    assert await choices("use", permissions=0) == []  # nobody else sees others' questions
 
     closest = await choices("", option="passage", question=UNANSWERED)
     assert 1 < len(closest) <= 25
@@ -220,7 +224,7 @@ async def test_teach_command_with_its_autocompletes(harness: Harness) -> None:
     _, answer = await harness.ask(UNANSWERED_PARAPHRASE)
     assert US_TEXT in text_of(answer) and taught(answer)
     # a taught question is no longer suggested
-    assert [c["value"] for c in await choices("teen")] == ["teen"]
+    assert [c["value"] for c in await choices("use")] == ["use"]
 
 
 async def test_about_counts_taught_and_stale_answers_and_plain_text_says_taught(

@@ -109,6 +109,10 @@ class Gateway:
         self.close_code: int | None = None  # a switch: close every IDENTIFY with this code
         self.known_intents = KNOWN_INTENTS  # events/gateway.mdx, Gateway Intents
         self.closed_with: list[int] = []  # the close codes sent, in order
+        # A switch: the gateway cannot be reached (an outage, a network cut), so a connection
+        # is refused before the websocket opens (503), as an HTTP front end does when
+        # nothing is behind it. Not a documented behaviour: what a client sees of any outage.
+        self.unreachable = False
         self._last_identify: dict[int, float] = {}  # rate limit key: stand-in time
         self._ids = itertools.count(1)
 
@@ -135,9 +139,12 @@ class Gateway:
         return sorted(s.shard for s in self.sessions.values()
                       if s.ws is not None and not s.ws.closed)
 
-    async def drop(self, code: int = 4000) -> None:
-        """Close every socket the way Discord does before asking for a resume."""
+    async def drop(self, code: int = 4000, shard: int | None = None) -> None:
+        """Close every socket (or ``shard``'s) the way Discord does before asking for a
+        resume."""
         for session in self.sessions.values():
+            if shard is not None and session.shard[0] != shard:
+                continue
             if session.ws is not None and not session.ws.closed:
                 await session.ws.close(code=code, message=b"standin drop")
 
@@ -148,7 +155,9 @@ class Gateway:
 
     # --- the websocket --------------------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.unreachable:
+            return web.Response(status=503, text="upstream unavailable")
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         # events/gateway.mdx, Connecting: the version is the ``v`` query parameter (the

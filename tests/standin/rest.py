@@ -141,6 +141,7 @@ class Rest:
         kind = body["type"]
         data = body.get("data") or {}
         state.callback = kind
+        state.acknowledged = self.s.now()
         message = None
         if kind == 4:
             message = await self.s.respond(state, data, loading=False)
@@ -191,6 +192,10 @@ class Rest:
             state.deprecated.append("the first follow-up after a defer (deprecated: edit the "
                                     "original response instead)")
             return json_response(await self.s.edit_original(state, body))
+        # ASSUMPTION (undocumented): once the original response is deleted (Delete Original
+        # Interaction Response), a follow-up is a new message, private when flagged
+        # EPHEMERAL. The documentation describes follow-ups after a response and says
+        # nothing of one whose response is gone; the bot relies on it in respond.tell.
         return json_response(await self.s.create_followup(state, body))
 
     async def webhook_message(self, request: web.Request) -> web.Response:

@@ -41,7 +41,7 @@ LIMITS: dict[str, Limit] = {
     "option max_length": Limit(1, 6000, f"{CMDS}, Application Command Option Structure"),
     "choice name": Limit(1, 100, f"{CMDS}, Application Command Option Choice Structure"),
     "choice value": Limit(0, 100, f"{CMDS}, Application Command Option Choice Structure"),
-    "command size": Limit(0, 8000, "reference.mdx, Error Messages (Request Error example)"),
+    "command size": Limit(0, 8000, f"{CMDS}, Slash Commands"),
     "chat input commands": Limit(0, 100, f"{CMDS}, Registering a Command"),
     "message commands": Limit(0, 15, f"{CMDS}, Registering a Command"),
     "user commands": Limit(0, 15, f"{CMDS}, Registering a Command"),
@@ -99,9 +99,10 @@ SETTABLE_FLAGS = {
     "deferred": EPHEMERAL,
     # ibid., Create Followup Message: EPHEMERAL and IS_COMPONENTS_V2 may be sent
     "followup": SUPPRESS_EMBEDS | EPHEMERAL | IS_COMPONENTS_V2 | SUPPRESS_NOTIFICATIONS,
-    # resources/message.mdx, Edit Message: SUPPRESS_EMBEDS and IS_COMPONENTS_V2 only (an
-    # interaction message's ephemeral state cannot change; it is ignored, not refused)
-    "edit": SUPPRESS_EMBEDS | IS_COMPONENTS_V2 | EPHEMERAL,
+    # resources/webhook.mdx, Edit Webhook Message, JSON/Form Params: flags "SUPPRESS_EMBEDS
+    # and IS_COMPONENTS_V2 only" (Edit Original Interaction Response and Edit Followup
+    # Message "function the same", receiving-and-responding.mdx)
+    "edit": SUPPRESS_EMBEDS | IS_COMPONENTS_V2,
 }
 
 # Interaction callback types (interactions/receiving-and-responding.mdx, Interaction Callback
@@ -280,7 +281,10 @@ def _check_choice(problems: FormErrors, path: Path, choice: Any) -> None:
 
 
 def _command_size(command: dict[str, Any]) -> int:
-    """Characters in names, descriptions and choice values, the measure of the size limit."""
+    """Characters in names, descriptions and choice values, the measure of the size limit
+    (interactions/application-commands.mdx, Slash Commands: "combined name, description,
+    and value properties for each command, its options (including subcommands and
+    groups), and choices")."""
     size = len(command.get("name") or "") + len(command.get("description") or "")
     for option in command.get("options") or []:
         size += _command_size(option)
@@ -581,20 +585,31 @@ def check_thread(body: Any) -> None:
 
 CONTENT_FIELDS = ("content", "embeds", "attachments", "components")
 
+# ASSUMPTION (undocumented): a mention of the app's own managed role delivers the message's
+# content like a mention of the app. events/gateway.mdx, Message Content Intent, names
+# "Content in which the app is mentioned", linking reference.mdx, Message Formatting, whose
+# formats include roles (<@&ROLE_ID>); neither says whether the app's role counts as the
+# app. Discord's mention picker often inserts the role, so the bot treats it as a mention;
+# tests switch this off (monkeypatch) to check it stays useful if the assumption is false.
+ROLE_MENTION_DELIVERS_CONTENT = True
+
 
 def content_delivered(message: dict[str, Any], intents: int) -> bool:
     """Whether an app receives a message's content. Without the Message Content intent
     (gateway/you-might-not-need-a-privileged-intent.mdx, "Exceptions"; events/gateway.mdx,
     "Message Content Intent") only for: messages the app sends; DMs; messages that @mention
-    the app (reference.mdx, Message Formatting: <@ID>, <@!ID>, and <@&ID> of the app's own
-    managed role); replies to a *regular* bot message with ping on, "not to slash command
-    responses". (Context-menu targets arrive in the interaction, never through here.)"""
+    the app (reference.mdx, Message Formatting: <@ID>, <@!ID>; and, assumed, <@&ID> of the
+    app's own managed role: ``ROLE_MENTION_DELIVERS_CONTENT``); replies to a *regular* bot
+    message with ping on, "not to slash command responses". (Context-menu targets arrive
+    in the interaction, never through here.)"""
     if intents & o.MESSAGE_CONTENT:
         return True
     if message["author"]["id"] == o.BOT_ID or not message.get("guild_id"):
         return True
     users, roles = mentioned_ids(message.get("content", ""))
-    if o.BOT_ID in users or o.bot_role_id(message["guild_id"]) in roles:
+    if o.BOT_ID in users:
+        return True
+    if ROLE_MENTION_DELIVERS_CONTENT and o.bot_role_id(message["guild_id"]) in roles:
         return True
     ref = message.get("referenced_message")
     pinged = any(m["id"] == o.BOT_ID for m in message.get("mentions", []))

@@ -7,7 +7,6 @@ left loading)."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from tests.standin.errors import MESSAGES, DiscordError
 from tests.standin.gateway import Gateway
 from tests.standin.rest import BODY, TOKEN_SECONDS, Rest, json_response, parse_body
 from tests.standin.rules import EPHEMERAL, LOADING, has_body
+
+DISCORD_EPOCH_MS = 1_420_070_400_000  # reference.mdx, Snowflakes: the first second of 2015
 
 
 class CommandUnavailable(AssertionError):
@@ -58,8 +59,9 @@ class Fault:
 @dataclass
 class InteractionState:
     payload: dict[str, Any]
-    created: float
+    created: float  # the stand-in's clock (``now``) when the user acted
     callback: int | None = None  # the interaction callback type it was answered with
+    acknowledged: float | None = None  # the stand-in's clock when that callback came
     original_id: str | None = None
     loading: bool = False  # deferred, and the loading message not yet replaced or deleted
     # a component's DEFERRED_UPDATE_MESSAGE, its message not yet edited: the user chose and
@@ -117,7 +119,7 @@ class DiscordStandIn:
         self.guilds: dict[str, str] = {o.GUILD_ID: "Stand-in guild"}  # id: name
         self.commands: dict[str | None, list[dict[str, Any]]] = {}  # None: global
         self.interactions: dict[str, InteractionState] = {}
-        self._ids = itertools.count(int(time.time() * 1000) << 22)
+        self._last_id = 0
         self.gateway = Gateway(self)
         self.rest = Rest(self)
         self._runner: web.AppRunner | None = None
@@ -163,7 +165,13 @@ class DiscordStandIn:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     def next_id(self) -> str:
-        return str(next(self._ids))
+        """A snowflake, as Discord makes them (reference.mdx, Snowflakes): milliseconds since
+        the Discord epoch from bit 22 up, so its timestamp is when it was made (the bot
+        measures an interaction's age from it); one more than the last within a
+        millisecond."""
+        made = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last_id = max(made, self._last_id + 1)
+        return str(self._last_id)
 
     def now(self) -> float:
         """The stand-in's clock: real time, plus whatever a test skipped with ``advance``."""
@@ -666,8 +674,8 @@ class DiscordStandIn:
         """Someone other than the bot starts a thread on ``message``."""
         return await self.open_thread(self.messages[message["id"]], name, 1440, "700")
 
-    async def drop_connection(self, code: int = 4000) -> None:
-        await self.gateway.drop(code)
+    async def drop_connection(self, code: int = 4000, shard: int | None = None) -> None:
+        await self.gateway.drop(code, shard)
 
     # --- what tests read ----------------------------------------------------------------------
 
