@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.answerability.features import (
     ANSWER_FEATURES,
+    READING_FEATURES,
     SENTENCE_FEATURES,
     TOPIC_FEATURES,
     Candidate,
@@ -20,7 +22,15 @@ from bot.answerability.features import (
     sentence_rows,
     times_in,
 )
-from bot.answerability.fit import Judgement, figures, reliability, thresholds
+from bot.answerability.fit import (
+    COSTS,
+    Costs,
+    Judgement,
+    figures,
+    reliability,
+    thresholds,
+    total_cost,
+)
 from bot.answerability.model import AnswerModel, Linear, Outcome, load_model
 from bot.answerability.vocabulary import ALIAS, EXACT, SPELLING, build_vocabulary
 from bot.answerability.wordnet import synonyms
@@ -210,16 +220,25 @@ def test_gaps_are_measured_against_the_best_candidate(vocabulary, lexicon) -> No
 def test_the_shipped_model_matches_the_features_this_code_computes() -> None:
     model = load_model()
     assert model.sentence.features == SENTENCE_FEATURES
+    assert model.reading.features == READING_FEATURES
     assert model.answer.features == ANSWER_FEATURES
     assert model.topic.features == TOPIC_FEATURES
     assert 0.0 <= model.tentative_at <= model.answered_at <= 1.0
+    assert 1 <= model.read <= 12
     assert AnswerModel.from_json(model.to_json()) == model
 
 
+def test_the_reader_counts_for_an_answer() -> None:
+    """What the shipped model learnt: a sentence the reader says answers is likelier to, and
+    a question the reader finds an answer to is likelier on topic and answered."""
+    model = load_model()
+    weight = dict(zip(model.reading.features, model.reading.weights, strict=True))
+    assert weight["reader"] > 0 and weight["prior"] > 0
+    assert dict(zip(model.answer.features, model.answer.weights, strict=True))["reader"] > 0
+
+
 def test_outcomes_follow_the_thresholds() -> None:
-    model = AnswerModel.blank()
-    model = AnswerModel(model.version, model.sentence, model.answer, model.topic,
-                        answered_at=0.7, tentative_at=0.3, topic_at=0.5)
+    model = replace(AnswerModel.blank(), answered_at=0.7, tentative_at=0.3, topic_at=0.5)
     assert model.outcome(0.8, on_topic=0.9) is Outcome.ANSWERED
     assert model.outcome(0.5, on_topic=0.9) is Outcome.TENTATIVE
     assert model.outcome(0.2, on_topic=0.9) is Outcome.NONE
@@ -258,16 +277,30 @@ def _judged(confidence: float, answerable: bool, right: bool = False,
     return Judgement(question, confidence, on_topic, right)
 
 
-def test_thresholds_keep_unanswerable_confident_answers_rare() -> None:
+def test_thresholds_are_where_the_stated_costs_are_lowest() -> None:
     judged = ([_judged(c / 100, False) for c in range(0, 100, 5)]  # 20 unanswerable
               + [_judged(0.5 + c / 100, True, right=True) for c in range(0, 40)]
               + [_judged(0.3, False, kind="offtopic", on_topic=0.2)])
     answered_at, tentative_at, topic_at = thresholds(judged)
+    best = total_cost(judged, answered_at, tentative_at, topic_at)
+    for a, t, o in [(0.5, 0.2, 0.1), (0.9, 0.5, 0.5), (0.99, 0.01, 0.01),
+                    (answered_at + 0.05, tentative_at, topic_at)]:
+        assert total_cost(judged, a, min(t, a), o) >= best  # no line does better
     result = figures(judged, answered_at, tentative_at, topic_at)
-    assert result["unanswerable_confident"] <= 0.05
     assert result["offtopic_quoted"] == 0
-    assert result["right_on_top"] >= 0.95
+    assert result["right_on_top"] == 1.0  # right answers are worth quoting, unsure or not
+    assert result["unanswerable_confident"] <= 0.1  # 4 apiece: few are worth the risk
     assert tentative_at <= answered_at
+
+
+def test_dearer_confident_mistakes_raise_the_confident_line() -> None:
+    judged = ([_judged(c / 100, False) for c in range(0, 100, 2)]
+              + [_judged(c / 100, True, right=c > 40) for c in range(0, 100, 2)])
+    cheap, _, _ = thresholds(judged, Costs(confident_wrong=1.5))
+    dear, _, _ = thresholds(judged, Costs(confident_wrong=20.0))
+    assert cheap < dear
+    assert COSTS.of(True, False, True, "answered") == 0.0
+    assert COSTS.of(False, True, False, "tentative") == COSTS.offtopic_quoted
 
 
 def test_reliability_bins_compare_predicted_and_observed() -> None:
