@@ -56,8 +56,9 @@ class Excerpt:
     score: float  # the probability that its marked sentence answers (the sentence model)
     highlight: tuple[int, int]  # source offsets of the answering sentence, within start..end
     url: str | None = None
-    # Source offsets of the answer's words inside the marked sentence, as the reader read
-    # them ("more than $7 billion"); None when the sentence was not read.
+    # Source offsets of the answer's words inside the marked sentence, as the reader's span
+    # head read them ("more than $7 billion"); None when the sentence was not read. Given in
+    # JSON only: right in a third of cases (docs/reader.md), too few to show above a quote.
     answer: tuple[int, int] | None = None
 
     @property
@@ -96,16 +97,6 @@ class Answer:
     @property
     def tentative(self) -> bool:
         return self.status is Outcome.TENTATIVE
-
-    @property
-    def words(self) -> str | None:
-        """The answer's words as the reader found them in the first excerpt's marked
-        sentence ("more than $7 billion"), shown above a confident answer; None when the
-        answer is unsure or taught, or the sentence was not read."""
-        if not self.answered or self.taught or not self.excerpts:
-            return None
-        words = self.excerpts[0].answer_text
-        return " ".join(words.split()) if words and words.strip() else None
 
     def to_dict(self) -> dict[str, Any]:
         return {

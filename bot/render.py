@@ -25,10 +25,6 @@ def render_answer(answer: Answer, bold: bool = False, width: int = 88,
                           for n, e in enumerate(answer.excerpts, start=first_number))
     if answer.tentative and first_number == 1:
         return f"{UNSURE}\n\n{quotes}"
-    words = answer.words if first_number == 1 else None
-    if words:
-        marks = BOLD_MARKS if bold else PLAIN_MARKS
-        quotes = f"→ {marks[0]}{words}{marks[1]}\n\n{quotes}"
     return f"{quotes}\n{TAUGHT}" if answer.taught else quotes
 
 

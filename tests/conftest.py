@@ -31,6 +31,7 @@ from bot.answerability.model import AnswerModel, Outcome
 from bot.config import PROJECT_ROOT, Settings
 from bot.encoding import Embedder
 from bot.index import Index, ensure_index
+from bot.reader.runtime import Reader
 from bot.retriever import Retriever
 from tests import noise
 
@@ -201,10 +202,17 @@ def index(seeds_dir: Path, index_dir: Path, embedder: Embedder) -> Index:
 
 
 @pytest.fixture(scope="session")
-def answerer(index: Index, embedder: Embedder) -> Answerer:
+def reader(index_root: Path) -> Reader:
+    """The shipped reader, compiled into the session's model folder as the product does."""
+    return Reader(cache_dir=index_root / "models" / "reader-compiled")
+
+
+@pytest.fixture(scope="session")
+def answerer(index: Index, embedder: Embedder, reader: Reader) -> Answerer:
+    """The answerer as front ends get it (``bot.service.open_answerer``): the reader on."""
     defaults = Settings()
     return Answerer(Retriever(index, embedder), top_k=defaults.top_k,
-                    max_question_chars=defaults.max_question_chars)
+                    max_question_chars=defaults.max_question_chars, reader=reader)
 
 
 @pytest.fixture()

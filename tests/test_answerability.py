@@ -284,12 +284,12 @@ def test_thresholds_are_where_the_stated_costs_are_lowest() -> None:
     answered_at, tentative_at, topic_at = thresholds(judged)
     best = total_cost(judged, answered_at, tentative_at, topic_at)
     for a, t, o in [(0.5, 0.2, 0.1), (0.9, 0.5, 0.5), (0.99, 0.01, 0.01),
-                    (answered_at + 0.05, tentative_at, topic_at)]:
+                    (answered_at + 0.05, tentative_at, topic_at),
+                    (answered_at - 0.05, tentative_at, topic_at)]:
         assert total_cost(judged, a, min(t, a), o) >= best  # no line does better
     result = figures(judged, answered_at, tentative_at, topic_at)
     assert result["offtopic_quoted"] == 0
     assert result["right_on_top"] == 1.0  # right answers are worth quoting, unsure or not
-    assert result["unanswerable_confident"] <= 0.1  # 4 apiece: few are worth the risk
     assert tentative_at <= answered_at
 
 

@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 from bot.cli import main
 from tests.conftest import HOLDOUT_SET
 
-EXCERPT_KEYS = {"text", "doc", "title", "paragraph", "start", "end", "score", "highlight"}
+EXCERPT_KEYS = {"text", "doc", "title", "paragraph", "start", "end", "score", "highlight",
+                "answer", "answer_text"}
 
 
 def run(*args: str, stdin: bytes | None = None) -> Result:
@@ -27,7 +28,7 @@ def _one_line_error(result: Result) -> str:
 
 
 def test_json_shape(cli_env: Path) -> None:
-    result = run("ask", "--json", "What is Facebook's version of TikTok called?")
+    result = run("ask", "--json", "What is Lasso?")
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert {"question", "status", "answered", "confidence", "excerpts"} <= answer.keys()
@@ -39,7 +40,11 @@ def test_json_shape(cli_env: Path) -> None:
         s, e = excerpt["highlight"]
         assert excerpt["start"] <= s < e <= excerpt["end"]
         assert excerpt["end"] - excerpt["start"] == len(excerpt["text"])
-    assert "Lasso" in answer["excerpts"][0]["text"]
+    first = answer["excerpts"][0]
+    assert "Lasso" in first["text"]
+    a, b = first["answer"]  # the reader's span: inside the marked sentence, and its text
+    assert first["highlight"][0] <= a < b <= first["highlight"][1]
+    assert first["answer_text"] == first["text"][a - first["start"] : b - first["start"]]
 
 
 def test_text_output_cites_and_marks(cli_env: Path) -> None:
@@ -77,7 +82,8 @@ def test_a_tentative_answer_says_it_is_unsure_first(cli_env: Path) -> None:
 
 
 def test_stdin_one_json_line_per_question(cli_env: Path) -> None:
-    questions = ["What is Lasso?", "", "How is TikTok doing?", "What is the weather in Paris?"]
+    questions = ["What is Lasso?", "", "Who published the leaked audio?",
+                 "What is the weather in Paris?"]
     result = run("ask", "--json", stdin="\n".join(questions).encode() + b"\n")
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]

@@ -114,7 +114,8 @@ def test_answers_are_identical_to_the_torch_pipelines(answerer: Answerer, index:
     assert torch_index.manifest.encoder == "sentence-transformers-torch"
     defaults = Settings()
     reference = Answerer(Retriever(torch_index, torch_embedder), top_k=defaults.top_k,
-                         max_question_chars=defaults.max_question_chars)
+                         max_question_chars=defaults.max_question_chars,
+                         reader=answerer.reader)
     questions = [q.q for path in QUESTION_SETS[:2] for q in load_questions(path)]
     ties = 0
     for question in questions:

@@ -10,7 +10,7 @@ from bot.cli import main
 
 
 def test_repl_session(cli_env: Path) -> None:
-    typed = "\n".join([":help", ":sources", "What is Facebook's version of TikTok called?",
+    typed = "\n".join([":help", ":sources", "What is Lasso?",
                        ":more", "", "   ", ":bogus", "What is the best pizza topping?",
                        ":quit", "never asked"]) + "\n"
     result = CliRunner().invoke(main, ["repl"], input=typed)

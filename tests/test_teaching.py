@@ -225,6 +225,8 @@ def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, list(args), input=stdin)
 
 
+@pytest.mark.any_outcome("once forgotten, only whether the answer is taught matters",
+                         among=("tentative", "none"))
 def test_report_teach_taught_forget_export_import_from_the_command_line(
     cli_env: Path, answerer: Answerer,
 ) -> None:

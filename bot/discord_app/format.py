@@ -58,9 +58,6 @@ def answer_embed(answer: Answer, examples: list[str], first_number: int = 1) -> 
         return embed
     if answer.tentative and first_number == 1:
         embed.description = f"🤔 {UNSURE}"
-    words = answer.words if first_number == 1 else None
-    if words:
-        embed.description = f"**{truncate(escape(words), 300)}**"
     for number, excerpt in enumerate(answer.excerpts[:FIELDS_MAX], start=first_number):
         embed.add_field(name=truncate(f"{number}. {excerpt.citation}", FIELD_NAME_MAX),
                         value=excerpt_value(excerpt), inline=False)
@@ -103,9 +100,6 @@ def answer_text(answer: Answer, examples: list[str], first_number: int = 1,
         return truncate(f"{head}\n{not_covered(examples)}", limit), 0
     if answer.taught:
         head += f"\n{TAUGHT}."
-    words = answer.words if first_number == 1 else None
-    if words:
-        head += f"\n→ **{truncate(escape(words), 300)}**"
     text, count = head, 0
     for number, excerpt in enumerate(answer.excerpts, start=first_number):
         block = f"\n\n{number}. {excerpt.citation}\n" + excerpt_value(excerpt, 600)

@@ -107,7 +107,7 @@ def evaluate(model: Any, tokenizer: PairTokenizer, data: Sequence[Example],
              batch_size: int = 64) -> dict[str, float]:
     """The validation figures (``bot.reader.examples.figures``) of the torch model."""
     logits, spans = score(model, tokenizer, [e.pair for e in data], batch_size)
-    return figures(data, logits, spans)
+    return figures(data, logits.tolist(), spans)
 
 
 def score(model: Any, tokenizer: PairTokenizer, pairs: Sequence[Pair], batch_size: int
@@ -138,7 +138,9 @@ def _device(model: Any) -> Any:
 def _inputs(batch: Any, device: Any) -> tuple[Any, Any, Any]:
     import torch
 
-    return tuple(torch.from_numpy(a).to(device) for a in (batch.ids, batch.mask, batch.types))
+    ids, mask, types = (torch.from_numpy(a).to(device)
+                        for a in (batch.ids, batch.mask, batch.types))
+    return ids, mask, types
 
 
 def _loss(model: Any, tokenizer: PairTokenizer, batch: Sequence[Example]) -> Any:

@@ -94,7 +94,7 @@ async def test_autocomplete_offers_only_whole_questions(harness: Harness) -> Non
 async def test_context_menu_asks_the_message_text(harness: Harness) -> None:
     # Someone else's message: without the Message Content intent the bot would not see its
     # text in the channel, but a context-menu target always arrives whole.
-    message = await harness.standin.say("What is Facebook's version of TikTok called?",
+    message = await harness.standin.say("What is Lasso?",
                                         user_id="800")
     answer = await harness.reply(await harness.standin.context_menu(message))
     assert "Lasso" in text_of(answer) and not is_private(answer)

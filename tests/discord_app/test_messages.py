@@ -95,7 +95,7 @@ async def test_without_the_portal_switch_the_intent_setting_is_one_clear_error(
 
 async def test_a_mention_of_the_bots_managed_role_is_a_mention(harness: Harness) -> None:
     """Defect 4: Discord's mention picker often inserts the bot's role, not the bot."""
-    await harness.standin.say("What is Facebook's version of TikTok called?",
+    await harness.standin.say("What is Lasso?",
                               mention_role=True)
     answer = (await harness.posted(CHANNEL_ID))[0]
     assert "Lasso" in text_of(answer)
@@ -110,7 +110,7 @@ async def test_a_role_mention_that_arrives_empty_says_to_mention_the_bot(
     from tests.standin import rules
 
     monkeypatch.setattr(rules, "ROLE_MENTION_DELIVERS_CONTENT", False)
-    await harness.standin.say("What is Facebook's version of TikTok called?",
+    await harness.standin.say("What is Lasso?",
                               mention_role=True)
     nudge = (await harness.posted(CHANNEL_ID))[0]
     assert "mentions my role" in nudge["content"] and "/ask" in nudge["content"]
@@ -193,7 +193,7 @@ async def test_without_read_message_history_the_answer_mentions_the_asker(
     await standin.set_bot_permissions(BOT_PERMISSIONS)
     standin.bot_permissions = BOT_PERMISSIONS & ~READ_MESSAGE_HISTORY  # unannounced
     standin.expected_codes.add(50013)  # the reply is refused: that is how the bot learns
-    await standin.say("What is Facebook's version of TikTok called?", mention_bot=True,
+    await standin.say("What is Lasso?", mention_bot=True,
                       user_id="704")
     second = (await harness.posted(CHANNEL_ID, 2))[-1]
     assert "Lasso" in text_of(second) and second["content"] == "<@704>"

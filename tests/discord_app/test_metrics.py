@@ -98,7 +98,7 @@ async def test_counts_move_as_questions_are_asked_and_interactions_happen(
     await asyncio.to_thread(h.service.teacher.teach, TAUGHT, [us])
     _, taught = await h.ask(TAUGHT)
     assert "taught answer" in text_of(taught)
-    message = await standin.say("What is Facebook's version of TikTok called?", user_id="800")
+    message = await standin.say("What is Lasso?", user_id="800")
     assert "Lasso" in text_of(await h.reply(await standin.context_menu(message)))
     await standin.say("What is Lasso?", mention_bot=True)
     await h.posted(CHANNEL_ID)

@@ -81,7 +81,7 @@ async def test_two_processes_share_one_database_and_hand_over_shards(
 
         # --- both answer; what neither could answer is recorded ----------------------------
         answer = await ask("ask", 0, question="How is TikTok doing?")  # the first process
-        assert "doing well" in text_of(answer) and len(answer["embeds"][0]["fields"]) == 3
+        assert "not sure" in text_of(answer) and len(answer["embeds"][0]["fields"]) == 1
         assert "doesn't cover" in text_of(await ask("ask", 1, question="Will it rain in Oslo?"))
         assert "doesn't cover" in text_of(await ask("ask", 3, question="How do I bake bread?"))
 
@@ -96,7 +96,7 @@ async def test_two_processes_share_one_database_and_hand_over_shards(
         # --- the first process's answer: paged, voted on, followed up in a thread ---------
         page = await reply(await standin.click(answer, button(answer, "more")))
         assert page["embeds"], text_of(page)  # not "that answer is no longer known"
-        assert page["embeds"][0]["fields"][0]["name"].startswith("4. ¶")  # numbering goes on
+        assert page["embeds"][0]["fields"][0]["name"].startswith("2. ¶")  # numbering goes on
         voted = await reply(await standin.click(answer, button(answer, "down"), user_id="731"))
         assert is_private(voted) and "Thanks, noted 👎" in voted["content"]
         opened = await reply(await standin.click(answer, button(answer, "thread")))

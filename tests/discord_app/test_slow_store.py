@@ -50,7 +50,7 @@ async def test_every_interaction_is_acknowledged_before_the_store_is_read(
         (_, answered), (_, unanswered) = await asyncio.gather(
             h.ask("How is TikTok doing?", user_id="701"),
             h.ask("What is the weather in Paris?", user_id="702"))
-        question = await standin.say("What is Facebook's version of TikTok called?",
+        question = await standin.say("What is Lasso?",
                                      user_id="800")
         offer = await standin.click(unanswered, button(unanswered, "teach"),
                                     permissions=OPERATOR)
