@@ -219,3 +219,39 @@ def test_the_exported_reader_holds_its_validation_figures(reader: Reader,
     assert scored["best_right"] > cosine["best_right"] + 0.04, (scored, cosine)
     assert scored["pair_auc"] >= 0.72, scored
     assert scored["span_f1"] >= 0.45, scored
+
+
+# --- one OpenVINO Core per process ------------------------------------------------------------
+
+_ALTERNATE_STACK = """
+import ctypes, gc
+from bot.reader.runtime import Reader
+
+class Stack(ctypes.Structure):
+    _fields_ = [("sp", ctypes.c_void_p), ("flags", ctypes.c_int), ("size", ctypes.c_size_t)]
+
+def current():
+    found = Stack()
+    assert ctypes.CDLL(None).sigaltstack(None, ctypes.byref(found)) == 0
+    return found.sp, found.flags, found.size
+
+first = Reader()
+before = current()
+readers = [Reader() for _ in range(3)]
+del readers[0]; gc.collect()
+del readers[-1]; gc.collect()
+del readers; gc.collect()
+print(before == current())
+"""
+
+
+def test_readers_opened_and_dropped_leave_the_signal_stack_alone() -> None:
+    """OpenVINO's CPU plugin pushes an alternate signal stack on the thread that compiles
+    with a new Core and pops it when the Core goes; Cores dropped out of order left the
+    main thread on a freed stack, where Python runs its signal handlers, and a SIGTERM
+    crashed the test run (1 run in 2). One Core per process: the stack stays put. (A Core
+    per reader prints False here.)"""
+    result = subprocess.run([sys.executable, "-c", _ALTERNATE_STACK], capture_output=True,
+                            text=True, timeout=300, cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"

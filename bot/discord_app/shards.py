@@ -34,9 +34,10 @@ from bot.store import StoreError
 logger = logging.getLogger(__name__)
 
 IDENTIFY_WINDOW = 5.0  # seconds one rate limit key must wait between two IDENTIFYs
-# What the pacer leaves between two: a quarter second more, for the time from a slot's
-# reservation to its IDENTIFY reaching Discord, which varies between processes and hosts.
-IDENTIFY_SPACING = IDENTIFY_WINDOW + 0.25
+# What the pacer leaves between two: a second more, for the time from a slot's reservation
+# to its IDENTIFY reaching Discord, which varies between processes and hosts (0.85 s seen
+# with two bots starting at once on a loaded 2-core machine; a quarter second was too little).
+IDENTIFY_SPACING = IDENTIFY_WINDOW + 1.0
 RETRY_SECONDS = 5.0  # between attempts to connect a shard that could not (as discord.py)
 # A shard that could not connect for one of these reasons is retried with one log line.
 TRANSIENT = (OSError, aiohttp.ClientError, TimeoutError, discord.ConnectionClosed,

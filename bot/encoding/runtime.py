@@ -6,6 +6,7 @@ loading it costs about a tenth of what importing them does."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 from collections.abc import Sequence
@@ -26,6 +27,19 @@ logger = logging.getLogger(__name__)
 COMPILED = "compiled"  # OpenVINO's cache of the compiled graph, inside the export folder
 
 
+@functools.cache
+def openvino_core() -> Any:
+    """The process's one OpenVINO ``Core``, kept for its lifetime and shared by every graph
+    compiled here (the embedder's, the reader's). Each Core's CPU plugin pushes an
+    alternate signal stack (about 10 kB) on the thread that first compiles with it, and pops
+    back to the previous one when destroyed; Cores destroyed out of order leave that thread
+    on a freed stack. Python runs its signal handlers there (``SA_ONSTACK``), so the next
+    SIGTERM crashed the process (seen in the tests, which open several readers)."""
+    import openvino
+
+    return openvino.Core()
+
+
 @dataclass(frozen=True)
 class TokenBatch:
     """One forward pass: token vectors (batch, length, dim), the attention mask, and each
@@ -40,7 +54,6 @@ class OpenVINOEncoder:
     """Not thread-safe on its own (one infer request): ``Embedder`` serialises calls."""
 
     def __init__(self, export: Export) -> None:
-        import openvino
         from tokenizers import Tokenizer
 
         self.label = export.label
@@ -54,7 +67,7 @@ class OpenVINOEncoder:
         pad_id = tokenizer.token_to_id(self.spec.pad_token)
         self._pad_id = 0 if pad_id is None else pad_id
         self._tokenizer = tokenizer
-        core = openvino.Core()
+        core = openvino_core()
         cache = export.folder / COMPILED
         try:
             compiled = core.compile_model(str(export.graph), "CPU",

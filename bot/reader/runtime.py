@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bot.encoding.runtime import openvino_core
 from bot.errors import IndexUnavailable
 from bot.reader.pairs import CONTEXT_WORDS, MAX_TOKENS, Pair, PairTokenizer, answer_span
 
@@ -46,12 +47,10 @@ class Reader:
 
     def __init__(self, folder: Path = MODEL_DIR, cache_dir: Path | None = None,
                  check: bool = True) -> None:
-        import openvino
-
         self.folder = folder
         self.manifest = read_manifest(folder) if check else {}
         self._tokenizer = PairTokenizer(folder / TOKENIZER, MAX_TOKENS)
-        core = openvino.Core()
+        core = openvino_core()  # one per process: see its docstring
         config: dict[str, Any] = dict(OV_CONFIG)
         if cache_dir is not None:
             config["CACHE_DIR"] = str(cache_dir)

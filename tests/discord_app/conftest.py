@@ -38,7 +38,8 @@ def settings(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> Settings:
     # The test's own index generations; the model's export (``models``, a link to the
     # session's) stays a link: copying its 90 MB was most of each test's setup.
     index_copy = tmp_path / "index"
-    shutil.copytree(index_dir, index_copy, symlinks=True)
+    shutil.copytree(index_dir, index_copy, symlinks=True, ignore=shutil.ignore_patterns("models"))
+    (index_copy / "models").symlink_to((index_dir / "models").resolve(), target_is_directory=True)
     return Settings(seeds_dir=seeds_dir, index_dir=index_copy, data_dir=tmp_path / "data",
                     discord_cooldown=0, discord_connect_timeout=5)
 
