@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -391,6 +392,32 @@ def test_sqlite_file_from_before_migrations_is_adopted(tmp_path: Path) -> None:
     assert [v.voter for v in store.votes()] == ["v"]
     store.close()
 
+
+
+def test_sqlite_rollback_journal_file_opened_while_another_writes(tmp_path: Path) -> None:
+    """A file in rollback-journal mode (the sqlite3 shell's default) being written by another
+    connection: SQLite refuses the switch to WAL at once rather than wait, so the store waits
+    for the writer, within its busy timeout; past it, the refusal is one StoreError."""
+    path = tmp_path / "bot.sqlite3"
+    sqlite3.connect(path).executescript(LEGACY_SCHEMA)
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO answers VALUES ('a4', 'Later?', NULL, 1, '[]', '2026-01-02')")
+    with pytest.raises(StoreError, match=r"could not open .*locked"):
+        SQLiteStore(path, b"k", busy_timeout=0.3)
+
+    def commit_later() -> None:
+        time.sleep(0.5)
+        writer.execute("COMMIT")
+
+    with ThreadPoolExecutor(1) as pool:
+        commit = pool.submit(commit_later)
+        store = SQLiteStore(path, b"k", busy_timeout=5.0)
+        assert commit.done(), "the store opened while the other writer still held the file"
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert [q for (q,) in sqlite3.connect(path).execute(
+        "SELECT question FROM answers ORDER BY id")][-1] == "Later?"
+    store.close()
 
 # --- PostgreSQL only ----------------------------------------------------------------------
 

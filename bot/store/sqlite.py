@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,7 +42,7 @@ class SQLiteStore(Store):
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False,
                                        isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._db, busy_timeout)
             self._db.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as err:
             raise StoreError(f"could not open {path}: {err}") from None
@@ -80,3 +81,21 @@ class SQLiteStore(Store):
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
+
+
+def _use_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
+    """Put the file in WAL mode (a no-op once it is), waiting out other writers.
+
+    Switching a rollback-journal file (one made by an older bot or the sqlite3 shell)
+    needs its write lock, and SQLite answers "database is locked" at once, without its
+    busy handler, when another connection holds that lock: waiting inside the handler
+    could deadlock. So the wait is here, for as long as the busy timeout allows."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if err.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
