@@ -180,17 +180,7 @@ def fit(data: Sequence[tuple[Answerer, Sequence[Example]]], log: Log,
     for answerer, group in data:
         off = [e for e in group if e.question.offtopic]
         readings.append((answerer, off, _read(answerer, replace(prior, read=read), off)))
-    reading_rows, reading_labels, reading_weights = [], [], []
-    for _, group, read_by in readings:
-        for e, plan_and_reads in zip(group, read_by, strict=True):
-            if e.question.offtopic:
-                continue
-            rows = _reading_rows(e, sentence, plan_and_reads, read)
-            reading_rows.append(rows)
-            reading_labels.append(np.concatenate(e.labels))
-            reading_weights.append(np.full(len(rows), e.weight))
-    reading = _logistic(np.vstack(reading_rows), np.concatenate(reading_labels),
-                        READING_FEATURES, np.concatenate(reading_weights))
+    reading = _fit_reading(_reading_data(readings, sentence, read))
     model = replace(prior, reading=reading, read=read)
     judged = _judge_read(model, readings)
     answer_rows = np.vstack([j.answer_features for j, e in judged if not e.question.offtopic])
@@ -230,24 +220,13 @@ def choose_read(readings: Sequence[tuple[Answerer, Sequence[Example], list[Any]]
     ``READ_TOLERANCE`` of reading ``MAX_READ``."""
     scores: dict[str, float] = {}
     for n in READ_CHOICES:
-        rows, labels, weights, owners = [], [], [], []
-        for _, group, read_by in readings:
-            for e, plan_and_reads in zip(group, read_by, strict=True):
-                if e.question.offtopic:
-                    continue
-                r = _reading_rows(e, sentence, plan_and_reads, n)
-                rows.append(r)
-                labels.append(np.concatenate(e.labels))
-                weights.append(e.weight)
-                owners.append(e)
-        model = _logistic(np.vstack(rows), np.concatenate(labels), READING_FEATURES,
-                          np.concatenate([np.full(len(r), w) for r, w in
-                                          zip(rows, weights, strict=True)]))
+        data = _reading_data(readings, sentence, n)
+        model = _fit_reading(data)
         right = total = 0.0
-        for r, lab, w, e in zip(rows, labels, weights, owners, strict=True):
+        for e, rows, labels in data:
             if e.question.answerable:
-                total += w
-                right += w * float(lab[int(np.argmax(model.logit(r)))])
+                total += e.weight
+                right += e.weight * float(labels[int(np.argmax(model.logit(rows)))])
         scores[str(n)] = round(right / max(total, 1e-9), 4)
         log(f"  reading {n:2d}: best sentence right for {scores[str(n)]:.3f} of the "
             "answerable questions (by weight)")
@@ -502,6 +481,23 @@ def _reading_rows(e: Example, sentence: Linear, plan_and_reads: Any, read: int
             reader[position] = by_key[key].logit
             unread[position] = 0.0
     return np.column_stack([plan.prior, reader, unread])
+
+
+def _reading_data(readings: Sequence[tuple[Answerer, Sequence[Example], list[Any]]],
+                  sentence: Linear, read: int
+                  ) -> list[tuple[Example, NDArray[np.float64], NDArray[Any]]]:
+    """Each on-topic question with its candidates' reading rows (``read`` of them read)
+    and their labels."""
+    return [(e, _reading_rows(e, sentence, plan_and_reads, read), np.concatenate(e.labels))
+            for _, group, read_by in readings
+            for e, plan_and_reads in zip(group, read_by, strict=True)
+            if not e.question.offtopic]
+
+
+def _fit_reading(data: Sequence[tuple[Example, NDArray[np.float64], NDArray[Any]]]) -> Linear:
+    return _logistic(np.vstack([rows for _, rows, _ in data]),
+                     np.concatenate([labels for _, _, labels in data]), READING_FEATURES,
+                     np.concatenate([np.full(len(rows), e.weight) for e, rows, _ in data]))
 
 
 def _judge_read(model: AnswerModel, readings: Sequence[tuple[Answerer, Sequence[Example],
