@@ -34,7 +34,7 @@ from bot.reader.pairs import Pair
 from bot.reader.runtime import PairReader, Reading
 from bot.retriever import Hit, Retriever, overlaps
 from bot.teaching import TaughtHolder
-from bot.text import has_word, normalize
+from bot.text import has_word, normalize, undecodable
 
 # Beyond the first excerpt, others are quoted when their sentence is at least this likely,
 # relative to the first one's; "more excerpts" pages through those above MORE_FLOOR.
@@ -131,6 +131,8 @@ def clean_question(raw: str, max_chars: int) -> str:
         raise InvalidQuestion(
             f"the question is {len(raw):,} characters long; the limit is {max_chars:,}"
         )
+    if undecodable(raw):
+        raise InvalidQuestion("the question is not valid UTF-8 text")
     question = normalize(raw)
     if not question:
         raise InvalidQuestion("the question is empty: type a question about the article")

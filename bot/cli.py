@@ -49,7 +49,7 @@ def main(ctx: click.Context) -> None:
         raise BotError(_setting_problem(err)) from None
     except ValueError as err:
         raise BotError(f"bad setting: {str(err).splitlines()[0]}") from None
-    level = settings.log_level.upper()
+    level = settings.log_level
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.root.handlers:  # libraries that set their own levels, too
         handler.setLevel(level)
@@ -154,6 +154,9 @@ def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | Non
     questions = load_questions(bank)
     if not split(questions, "fit"):
         raise BotError(f"{bank} has no questions with \"split\": \"fit\"")
+    target = out or MODEL_FILE
+    if not target.parent.is_dir():  # before the fit, not after it
+        raise BotError(f"cannot write the model to {target}: no folder {target.parent}")
     answerer, cache = cached_reader(_open(settings, AnswerModel.blank()), settings)
     try:
         model = refit(answerer, settings, log=lambda line: click.echo(line, err=True),
@@ -170,8 +173,10 @@ def fit(settings: Settings, bank: Path, check: tuple[Path, ...], out: Path | Non
     model.notes["validation"] = {**results["articles"], **results["sets"]}
     model.notes["teaching"] = teaching_effect(answerer, split(questions, "fit"),
                                               split(questions, "val"))
-    target = out or MODEL_FILE
-    target.write_text(model.to_json(), encoding="utf-8")
+    try:
+        target.write_text(model.to_json(), encoding="utf-8")
+    except OSError as err:
+        raise BotError(f"cannot write the model to {target}: {err.strerror}") from None
     click.echo(f"wrote {target}")
 
 

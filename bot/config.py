@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.encoding import Backend
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MAX_SHARD_ID = 100_000  # far above any bot's shard count; keeps a typo from using all memory
 
 
@@ -66,10 +67,10 @@ class Settings(BaseSettings):
         description="Distinct 👍 (and no operator's 👎) that teach an answer "
                     "([Teaching the bot](teaching.md)).")
 
-    log_level: str = Field(
+    log_level: LogLevel = Field(
         "WARNING",
         description="The log's level on standard error: `DEBUG`, `INFO`, `WARNING` or "
-                    "`ERROR`. The token is never logged, at any level.")
+                    "`ERROR` (any case). The token is never logged, at any level.")
 
     feedback_secret: SecretStr = Field(
         SecretStr(""),
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
         if v and v != "auto" and not (v.isdigit() and int(v) > 0):
             raise ValueError('DISCORD_SHARDS must be empty, "auto" or a positive number')
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return (value.strip().upper() or "WARNING") if isinstance(value, str) else value
 
     @field_validator("metrics_port", mode="before")
     @classmethod

@@ -109,6 +109,8 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             continue
         try:
             row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row["q"], str):
+                raise TypeError("not an object with a question")
             kind = str(row.get("kind", ""))
             if kind == "unanswerable" and row["q"] in offtopic:
                 kind = "offtopic"

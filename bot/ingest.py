@@ -75,6 +75,9 @@ class SeedProblem:
 
 
 def seed_files(seeds_dir: Path) -> list[Path]:
+    if seeds_dir.exists() and not seeds_dir.is_dir():
+        raise SeedError(f"seeds folder {seeds_dir} is a file: set BOT_SEEDS_DIR to a folder "
+                        "of articles")
     if not seeds_dir.is_dir():
         raise SeedError(f"seeds folder {seeds_dir} does not exist: create it and add articles")
     return sorted(

@@ -23,6 +23,9 @@ _INVISIBLE = dict.fromkeys(
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"',
                          "″": '"'})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# A terminal's escape sequences (colours, cursor moves, titles) pasted into a question.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _SPACE_RUN = re.compile(r"\s+")
 _WORD = re.compile(r"\w")
 _TERM = re.compile(r"\w\w+")
@@ -30,11 +33,18 @@ _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
+def undecodable(text: str) -> bool:
+    """True for text holding bytes that were not UTF-8: Python keeps them as lone
+    surrogates (command-line arguments, a terminal's input), which nothing can store."""
+    return _SURROGATE.search(text) is not None
+
+
 def normalize(text: str) -> str:
     """NFKC (non-breaking spaces become spaces, ligatures and full-width forms fold), curly
-    quotes straightened, invisible and control characters dropped, whitespace folded."""
+    quotes straightened, terminal escapes, invisible and control characters dropped,
+    whitespace folded."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_QUOTES)
-    return _SPACE_RUN.sub(" ", _CONTROL.sub(" ", text)).strip()
+    return _SPACE_RUN.sub(" ", _CONTROL.sub(" ", _ANSI.sub("", text))).strip()
 
 
 def tidy(text: str) -> str:

@@ -93,6 +93,8 @@ def test_stdin_one_json_line_per_question(cli_env: Path) -> None:
 
 @pytest.mark.parametrize("question, expected", [
     ("", "empty"), ("   ", "empty"), ("?" * 3, "no words"), ("a" * 501, "limit is 500"),
+    ("\udcff\udcfe what is Lasso?", "not valid UTF-8"),  # bytes \xff\xfe in argv
+    ("\x1b[31m?\x1b[0m", "no words"),  # a terminal's colour codes are not words
 ])
 def test_bad_question(cli_env: Path, question: str, expected: str) -> None:
     assert expected in _one_line_error(run("ask", question))
@@ -118,6 +120,13 @@ def test_empty_seeds_folder(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("BOT_SEEDS_DIR", str(tmp_path / "empty"))
     assert "no article to index" in _one_line_error(run("ask", "What is Lasso?"))
+
+
+def test_seeds_folder_that_is_a_file(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Path) -> None:
+    (tmp_path / "seeds.txt").write_text("an article")
+    monkeypatch.setenv("BOT_SEEDS_DIR", str(tmp_path / "seeds.txt"))
+    assert "seeds.txt is a file" in _one_line_error(run("ask", "What is Lasso?"))
 
 
 def test_unreadable_seed(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
@@ -151,8 +160,24 @@ def test_index_command_names_skipped_seeds(cli_env: Path, monkeypatch: pytest.Mo
     ("BOT_TOP_K", "50", "bad setting BOT_TOP_K='50': input should be less than"),
     ("BOT_TOP_K", "many", "bad setting BOT_TOP_K='many': input should be a valid integer"),
     ("DISCORD_SHARDS", "abc", "bad setting DISCORD_SHARDS='abc'"),
+    ("BOT_LOG_LEVEL", "loud", "bad setting BOT_LOG_LEVEL='LOUD': input should be 'DEBUG'"),
 ])
 def test_bad_setting_is_named_in_one_line(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
                                           variable: str, value: str, expected: str) -> None:
     monkeypatch.setenv(variable, value)
     assert expected in _one_line_error(run("ask", "What is Lasso?"))
+
+
+@pytest.mark.parametrize("line", ["[1, 2]", '"a string"', '{"q": null}', '{"answer": []}'])
+def test_fit_refuses_a_bank_line_that_is_not_a_question(cli_env: Path, tmp_path: Path,
+                                                        line: str) -> None:
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text('{"q": "What is Lasso?", "split": "fit"}\n' + line + "\n")
+    error = _one_line_error(run("fit", "--bank", str(bank), "--out", str(tmp_path / "m.json")))
+    assert "bank.jsonl line 2 is not a" in error
+
+
+def test_fit_refuses_an_unwritable_model_path_before_fitting(cli_env: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "model.json"
+    assert f"no folder {out.parent}" in _one_line_error(run("fit", "--out", str(out)))
