@@ -134,5 +134,9 @@ def import_command(settings: Settings, path: Path) -> None:
     except (OSError, UnicodeDecodeError) as err:
         raise BotError(f"cannot read {path}: {err}") from None
     with _teacher(settings) as teacher:
-        count = teacher.import_lines(text.splitlines())
-    click.echo(f"imported {count} taught answer(s)")
+        imported = teacher.import_lines(text.splitlines())
+    click.echo(f"imported {imported.stored} taught answer(s)")
+    if imported.kept:
+        click.echo(f"kept {len(imported.kept)} taught here that still answer from the current "
+                   "index (the imported copies' passages are not in it): "
+                   + "; ".join(imported.kept))

@@ -205,18 +205,45 @@ def test_export_then_import_restores_every_taught_answer(
     assert json.loads(lines[0])["question"] == "How is TikTok doing in the US?"
     other = Store.open(tmp_path / "other")
     try:
-        assert Teacher(other, lambda: fresh).import_lines(lines) == 1
+        assert Teacher(other, lambda: fresh).import_lines(lines).stored == 1
         assert [t.key for t in other.taught()] == [question_key("How is TikTok doing in "
                                                                 "the US?")]
     finally:
         other.close()
 
 
-def test_a_bad_import_line_stores_nothing(fresh: Answerer, store: Store) -> None:
+@pytest.mark.parametrize("bad", [
+    "{not json", "[1, 2]", '"a string"',
+    json.dumps({"question": None, "passages": [{"id": "a:1", "sha256": "x"}]}),
+    json.dumps({"question": "q?", "passages": [{"id": None, "sha256": None}]}),
+    json.dumps({"question": "q?", "passages": []}),
+    json.dumps({"question": "q?", "passages": [{"id": "a:1", "sha256": "x"}],
+                "source": "someone"}),
+])
+def test_a_bad_import_line_stores_nothing(fresh: Answerer, store: Store, bad: str) -> None:
     good = json.dumps({"question": "q?", "passages": [{"id": "a:1", "sha256": "x"}]})
-    with pytest.raises(BotError, match="line 2"):
-        Teacher(store, lambda: fresh).import_lines([good, "{not json"])
+    with pytest.raises(BotError, match="line 2 is not a taught answer"):
+        Teacher(store, lambda: fresh).import_lines([good, bad])
     assert store.taught() == []
+
+
+def test_an_import_never_swaps_a_working_answer_for_a_stale_one(
+    fresh: Answerer, store: Store,
+) -> None:
+    """An export from another version of the articles names passages this index lacks: the
+    answer taught here, which still works, stays; a question new here is imported."""
+    teacher = Teacher(store, lambda: fresh)
+    teacher.teach("How is TikTok doing in the US?", [us_passage(fresh)])
+    working = store.taught()
+    gone = [{"id": "tiktok-revenue:000000000000", "sha256": "0" * 64}]
+    imported = teacher.import_lines([
+        json.dumps({"question": "How is TikTok doing in the US?", "passages": gone}),
+        json.dumps({"question": "Who copied TikTok?", "passages": gone}),
+    ])
+    assert imported.kept == ("How is TikTok doing in the US?",) and imported.stored == 1
+    assert [t for t in store.taught() if t.key == working[0].key] == working
+    assert {t.question: stale for t, stale in teacher.taught()} == {
+        "How is TikTok doing in the US?": False, "Who copied TikTok?": True}
 
 
 # --- the operator's commands -----------------------------------------------------------------
@@ -243,6 +270,8 @@ def test_report_teach_taught_forget_export_import_from_the_command_line(
     assert us_passage(answerer) in report.stdout  # the closest passages, with their ids
 
     assert run("teach", "Who uses the app in the States?", "nope:1").exit_code == 2
+    undecodable = run("teach", "\udcff Who uses the app?", us_passage(answerer))  # argv bytes
+    assert undecodable.exit_code == 2 and "not valid UTF-8" in undecodable.stderr
     taught = run("teach", "Who uses the app in the States?", us_passage(answerer))
     assert taught.exit_code == 0, taught.output
     listed = run("taught")

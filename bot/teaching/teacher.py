@@ -28,7 +28,7 @@ from bot.teaching import (
     question_key,
     taught_from,
 )
-from bot.text import fold, normalize
+from bot.text import fold, normalize, undecodable
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ class Learned:
     """What a vote changed: "taught", "untaught" or "" (nothing)."""
 
     change: str = ""
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import stored, and the questions it left as they were."""
+
+    stored: int
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,8 @@ class Teacher:
               ) -> Taught:
         """Teach ``question`` with these passages of the current index. Unknown ids are a
         BotError naming them."""
+        if undecodable(question):
+            raise BotError("the question to teach is not valid UTF-8 text")
         question = normalize(question)
         if not question:
             raise BotError("give the question to teach")
@@ -114,6 +124,8 @@ class Teacher:
         return taught
 
     def forget(self, question: str) -> bool:
+        if undecodable(question):
+            return False  # nothing can have been taught under it
         forgotten = self.store.forget(question)
         if forgotten:
             self.refresh(force=True)
@@ -271,29 +283,51 @@ class Teacher:
 
     # --- backup ----------------------------------------------------------------------------
 
-    def import_lines(self, lines: Iterable[str]) -> int:
+    def import_lines(self, lines: Iterable[str]) -> Imported:
         """Taught answers from JSON lines (as ``export`` writes them). Every line is checked
-        before anything is stored: a bad line is a BotError naming it, and nothing changes."""
-        parsed = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                parsed.append(Taught(
-                    str(row["question"]),
-                    tuple(TaughtPassage(str(p["id"]), str(p["sha256"]))
-                          for p in row["passages"]),
-                    str(row.get("source", OPERATOR)), str(row.get("created_at", ""))))
-            except (ValueError, KeyError, TypeError):
-                raise BotError(f"line {number} is not a taught answer (a JSON object with "
-                               '"question" and "passages": [{"id", "sha256"}])') from None
-            if not parsed[-1].passages or not normalize(parsed[-1].question):
-                raise BotError(f"line {number} has no question or no passages")
-        for taught in parsed:
+        before anything is stored: a bad line is a BotError naming it, and nothing changes.
+
+        An imported answer replaces the one taught for the same question, except where the
+        one here still answers from the current index and the imported copy's passages are
+        not in it (an export from another version of the articles): a restore never swaps
+        a working answer for a stale one. Those are kept, and named."""
+        parsed = [_taught_line(number, line) for number, line in enumerate(lines, start=1)
+                  if line.strip()]
+        index = self._answerer().index
+        here = {t.key: t for t in self.store.taught()}
+        kept = [t for t in parsed
+                if t.key in here and not here[t.key].stale(index) and t.stale(index)]
+        stored = [t for t in parsed if t not in kept]
+        for taught in stored:
             self.store.teach(taught)
         self.refresh(force=True)
-        return len(parsed)
+        return Imported(len(stored), tuple(t.question for t in kept))
+
+
+def _taught_line(number: int, line: str) -> Taught:
+    """One line of an export, or a BotError naming the line."""
+    def bad(why: str) -> BotError:
+        return BotError(f"line {number} is not a taught answer ({why}): a JSON object with "
+                        '"question" and "passages": [{"id", "sha256"}]')
+
+    try:
+        row = json.loads(line)
+    except ValueError:
+        raise bad("not JSON") from None
+    if not isinstance(row, dict):
+        raise bad("not an object")
+    question, passages = row.get("question"), row.get("passages")
+    if not isinstance(question, str) or not normalize(question):
+        raise bad('no "question" text')
+    if (not isinstance(passages, list) or not passages
+            or not all(isinstance(p, dict) and isinstance(p.get("id"), str) and p["id"]
+                       and isinstance(p.get("sha256"), str) for p in passages)):
+        raise bad('"passages" must list at least one {"id", "sha256"} of strings')
+    source, created_at = row.get("source", OPERATOR), row.get("created_at", "")
+    if source not in (OPERATOR, VOTES) or not isinstance(created_at, str):
+        raise bad(f'"source" must be "{OPERATOR}" or "{VOTES}", "created_at" a string')
+    return Taught(question, tuple(TaughtPassage(p["id"], p["sha256"]) for p in passages),
+                  source, created_at)
 
 
 def export_lines(store: Store) -> Iterator[str]:
