@@ -349,6 +349,18 @@ def test_sqlite_wal_mode_and_private_key(tmp_path: Path) -> None:
     store.close()
 
 
+
+def test_a_data_folder_that_is_a_file_or_a_key_that_is_a_folder_is_one_error(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "afile").write_text("kept")
+    with pytest.raises(StoreError, match=r"the data folder .*afile is a file"):
+        Store.open(tmp_path / "afile")
+    assert (tmp_path / "afile").read_text() == "kept"
+    (tmp_path / "data" / "voter.key").mkdir(parents=True)
+    with pytest.raises(StoreError, match=r"cannot keep the voter key .*voter\.key: Is a dir"):
+        Store.open(tmp_path / "data")
+
 def test_sqlite_full_disk_is_reported_and_nothing_stored_is_lost(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "db.sqlite3", b"k")
     answer = store.record_answer("q", "answered", ["p"])
