@@ -108,6 +108,15 @@ def test_the_converter_command_reports_bad_sources(tmp_path: Path) -> None:
     assert "2 questions (1 unanswerable; 1 dropped" in run.stdout
     assert Paragraph.from_json((tmp_path / "x.jsonl").read_text().splitlines()[0]).article \
         == "Tiny"
+    converted = (tmp_path / "x.jsonl").read_bytes()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "Junk.html").write_bytes(b"\x00\xff not a page")
+    for nothing in (tmp_path / "empty", tmp_path):  # no page with a paragraph, or no page
+        run = subprocess.run([sys.executable, "-m", "bot", "reader-data", str(nothing),
+                              "--out", str(tmp_path / "x.jsonl")], capture_output=True,
+                             text=True, cwd=PROJECT_ROOT)
+        assert run.returncode == 2 and "no SQuAD 2.0 paragraphs found" in run.stderr, run.stderr
+        assert (tmp_path / "x.jsonl").read_bytes() == converted  # what was there is kept
 
 
 # --- pairing ---------------------------------------------------------------------------------

@@ -47,6 +47,10 @@ def convert(source: Path, log: Callable[[str], None] = logger.info) -> Converted
         dropped += lost
         log(f"{article}: {len(found)} paragraphs, "
             f"{sum(len(p.questions) for p in found)} questions ({assigned[article]})")
+    if not paragraphs:  # never write an empty file over the data there
+        raise BotError(f"no SQuAD 2.0 paragraphs found in {source} ({len(pages)} pages): "
+                       "give a copy of rajpurkar/SQuAD-explorer or a folder of its "
+                       "explore/v2.0/dev pages")
     questions = [q for p in paragraphs for q in p.questions]
     return Converted(paragraphs, len(questions), sum(q.unanswerable for q in questions),
                      dropped)
