@@ -36,7 +36,9 @@ MENTION_ROOM = 25  # "<@" + a snowflake (at most 20 digits) + "> ": the asker's 
 
 async def on_message(cog: QA, message: discord.Message) -> None:
     me = cog.bot.user
-    if me is None or message.author.bot:
+    # System messages (a thread renamed, a pin) carry text Discord wrote, and cannot be
+    # replied to (resources/message.mdx, Create Message: Limitations).
+    if me is None or message.author.bot or message.is_system():
         return
     dm = message.guild is None
     role = message.guild.self_role if message.guild else None
@@ -44,9 +46,21 @@ async def on_message(cog: QA, message: discord.Message) -> None:
     resolved = message.reference.resolved if message.reference else None
     ref = resolved if isinstance(resolved, discord.Message) else None
     replied = ref is not None and ref.author.id == me.id
-    conversation = await cog.conversation(message.channel)
-    in_thread = conversation is not None and cog.settings.discord_message_content
-    if not (dm or mentioned or replied or in_thread):
+    addressed = dm or mentioned or replied
+    # Every message of every channel arrives here: the database is asked only about
+    # threads, and only for a message that may be for the bot.
+    if not addressed and not (cog.settings.discord_message_content
+                              and _maybe_thread(message.channel)):
+        return
+    try:
+        conversation = (await cog.conversation(message.channel)
+                        if _maybe_thread(message.channel) else None)
+    except BotError as err:  # the store is down: a question to the bot is told so
+        cog.metrics.error(err)
+        if addressed:
+            await _reply(message, content=f"⚠️ {err}")
+        return
+    if not (addressed or conversation is not None):
         return
     if not _may_send(message, _permissions(message)):  # no work for an answer nobody sees
         _cannot_send(message, "Send Messages")
@@ -84,6 +98,11 @@ async def on_message(cog: QA, message: discord.Message) -> None:
                        offer_teach=not dm, embeds=permissions.embed_links,
                        text_limit=CONTENT_MAX - MENTION_ROOM)
     await _reply(message, content=page.content, embed=page.embed, view=page.view)
+
+
+def _maybe_thread(channel: Any) -> bool:
+    """A thread, or a channel not in the cache (that may be one)."""
+    return isinstance(channel, discord.Thread | discord.PartialMessageable)
 
 
 def strip_mentions(text: str, bot_id: int, role_id: int | None) -> str:

@@ -70,6 +70,19 @@ async def test_with_the_intent_replies_to_ask_answers_and_thread_messages_are_qu
         await standin.say("and how much of it came from China?", channel_id=answer["id"])
         in_thread = (await h.posted(answer["id"], 2))[-1]  # after the thread's introduction
         assert "most of it came from China" in text_of(in_thread)
+
+        looked: list[Any] = []
+        lookup = h.service.is_conversation
+        h.service.is_conversation = lambda key: looked.append(key) or lookup(key)  # type: ignore[method-assign]
+        in_channel = len(standin.bot_messages(CHANNEL_ID))
+        await standin.say("Who built TikTok? (renamed)", channel_id=answer["id"], kind=4)
+        await standin.say("nice weather today", channel_id=CHANNEL_ID)  # chatter, not a thread
+        await standin.say("Who built TikTok?", channel_id=answer["id"])  # a marker: answered
+        await h.posted(answer["id"], 3)
+        await asyncio.sleep(0.2)
+        assert len(standin.bot_messages(answer["id"])) == 3  # the rename was not a question
+        assert len(standin.bot_messages(CHANNEL_ID)) == in_channel  # chatter: no answer
+        assert looked == [answer["id"]]  # only the thread's question asked the database
     finally:
         await h.stop()
 

@@ -637,9 +637,13 @@ class DiscordStandIn:
 
     async def say(self, content: str, *, user_id: str = "700", mention_bot: bool = False,
                   mention_role: bool = False, channel_id: str = o.CHANNEL_ID, dm: bool = False,
-                  reply_to: dict[str, Any] | None = None, ping: bool = True) -> dict[str, Any]:
+                  reply_to: dict[str, Any] | None = None, ping: bool = True,
+                  kind: int | None = None) -> dict[str, Any]:
         """A user's message. ``reply_to`` makes it a reply; ``ping`` is the client's
-        "@ mention" toggle on replies (the replied-to author lands in ``mentions``)."""
+        "@ mention" toggle on replies (the replied-to author lands in ``mentions``);
+        ``kind`` a message type other than DEFAULT (0) or REPLY (19), e.g. 4, the system
+        message CHANNEL_NAME_CHANGE that renaming a thread posts (resources/message.mdx,
+        Message Types), whose content is the new name."""
         if dm:
             channel_id = self.dm_channel_id(user_id)
         guild_id = self.guild_of(channel_id)
@@ -653,7 +657,7 @@ class DiscordStandIn:
         message = o.message(self.next_id(), text, author=o.user(user_id, f"user{user_id[-4:]}"),
                             channel_id=channel_id, guild_id=guild_id, mentions=mentions,
                             mention_roles=[role_id] if mention_role and role_id else [],
-                            kind=19 if reply_to else 0)
+                            kind=kind if kind is not None else 19 if reply_to else 0)
         if guild_id:
             message["member"] = {k: v for k, v in o.member(user_id).items() if k != "user"}
         if reply_to is not None:
