@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 UNKNOWN_ANSWER = "that answer is no longer known; ask the question again"
 THREAD_EXISTS = 160004  # JSON error code: a message can only have one thread
+# 160006 / 160007: the server's active (announcement) threads are at Discord's limit
+# (resources/channel.mdx, Threads; topics/opcodes-and-status-codes.mdx).
+THREAD_LIMITS = (160006, 160007)
 
 
 async def on_button(cog: QA, interaction: discord.Interaction[Any], action: str,
@@ -93,26 +96,30 @@ async def open_thread(cog: QA, interaction: discord.Interaction[Any],
                        "with /ask")
     thread_id = str(message.id)  # a thread started from a message has the message's id
     already = f"This answer already has a thread: <#{thread_id}>"
-    if message.flags.has_thread:
-        await interaction.response.send_message(already, ephemeral=True)
-        return
     await defer(interaction, private=True)  # every outcome from here is private
     if await asyncio.to_thread(cog.service.is_conversation, thread_id):
         await interaction.edit_original_response(content=already)
         return
-    if not interaction.app_permissions.create_public_threads:
-        raise BotError(NO_THREAD_PERMISSION)
     stored = await asyncio.to_thread(cog.service.store.answer, answer_id)
     if stored is None:
         raise BotError(UNKNOWN_ANSWER)
+    if message.flags.has_thread:  # opened by hand: its questions are read with this answer
+        await asyncio.to_thread(cog.service.start_conversation, thread_id, answer_id)
+        await interaction.edit_original_response(content=already)
+        return
+    if not interaction.app_permissions.create_public_threads:
+        raise BotError(NO_THREAD_PERMISSION)
     try:
         thread = await message.create_thread(name=truncate(stored.question, 100),
                                              auto_archive_duration=1440)
     except discord.Forbidden:
         raise BotError(NO_THREAD_PERMISSION) from None
     except discord.HTTPException as err:
-        if err.code != THREAD_EXISTS:  # someone opened one on the answer meanwhile
+        if err.code in THREAD_LIMITS:
+            raise BotError(THREAD_LIMIT_REACHED) from None
+        if err.code != THREAD_EXISTS:
             raise
+        # someone opened one on the answer meanwhile
         await asyncio.to_thread(cog.service.start_conversation, thread_id, answer_id)
         await interaction.edit_original_response(content=already)
         return
@@ -128,5 +135,7 @@ async def open_thread(cog: QA, interaction: discord.Interaction[Any],
     await interaction.edit_original_response(content=f"Thread opened: {thread.mention}")
 
 
+THREAD_LIMIT_REACHED = ("This server has as many active threads as Discord allows: follow "
+                        "up with /ask, or mention me, until some are archived")
 NO_THREAD_PERMISSION = ("I can't open threads in this channel (I need the Create Public "
                         "Threads permission): mention me or use /ask to follow up")

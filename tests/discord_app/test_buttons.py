@@ -113,11 +113,28 @@ async def test_thread_button_clicked_again_points_to_the_thread(harness: Harness
     assert is_private(again) and f"<#{answer['id']}>" in again["content"]
 
 
-async def test_thread_someone_else_opened_is_pointed_to(harness: Harness) -> None:
+async def test_thread_someone_else_opened_is_pointed_to_and_becomes_a_follow_up_thread(
+    harness: Harness,
+) -> None:
+    """A thread a member opened on the answer by hand: the button points to it, and from
+    then on questions there are read with the answer, as in a thread the bot opened."""
     _, answer = await harness.ask("How much revenue did TikTok make?")
     await harness.standin.user_opens_thread(answer)
     reply = await harness.reply(await harness.standin.click(answer, button(answer, "thread")))
     assert is_private(reply) and f"<#{answer['id']}>" in reply["content"]
+    await harness.standin.say("and how much of it came from China?", mention_bot=True,
+                              channel_id=answer["id"])
+    [followed] = await harness.posted(answer["id"])
+    assert "most of it came from China" in text_of(followed)
+
+
+async def test_a_server_at_discords_thread_limit_gets_a_plain_answer(harness: Harness) -> None:
+    _, answer = await harness.ask("How much revenue did TikTok make?")
+    harness.standin.max_active_threads = 0
+    harness.standin.expected_codes.add(160006)
+    reply = await harness.reply(await harness.standin.click(answer, button(answer, "thread")))
+    assert is_private(reply) and "as many active threads as Discord allows" in reply["content"]
+    assert answer["id"] not in harness.standin.channels
 
 
 async def test_two_people_clicking_the_thread_button_at_once(harness: Harness) -> None:

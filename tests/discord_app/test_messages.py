@@ -205,7 +205,7 @@ async def test_without_read_message_history_the_answer_mentions_the_asker(
     assert mentions["parse"] == [] and [str(u) for u in mentions["users"]] == ["703"]
     await standin.set_bot_permissions(BOT_PERMISSIONS)
     standin.bot_permissions = BOT_PERMISSIONS & ~READ_MESSAGE_HISTORY  # unannounced
-    standin.expected_codes.add(50013)  # the reply is refused: that is how the bot learns
+    standin.expected_codes.add(160002)  # the reply is refused: that is how the bot learns
     await standin.say("What is Lasso?", mention_bot=True,
                       user_id="704")
     second = (await harness.posted(CHANNEL_ID, 2))[-1]

@@ -28,7 +28,10 @@ WRONG_CHANNEL_TYPE = 50024
 INVALID_WEBHOOK_TOKEN = 50027
 INVALID_FORM_BODY = 50035
 INVALID_JSON = 50109
+REPLY_WITHOUT_HISTORY = 160002
 THREAD_ALREADY_CREATED = 160004
+MAX_ACTIVE_THREADS = 160006
+MAX_ACTIVE_ANNOUNCEMENT_THREADS = 160007
 
 MESSAGES = {
     GENERAL: "General error",
@@ -47,7 +50,10 @@ MESSAGES = {
     INVALID_WEBHOOK_TOKEN: "Invalid Webhook Token",
     INVALID_FORM_BODY: "Invalid Form Body",
     INVALID_JSON: "The request body contains invalid JSON.",
+    REPLY_WITHOUT_HISTORY: "Cannot reply without permission to read message history",
     THREAD_ALREADY_CREATED: "A thread has already been created for this message",
+    MAX_ACTIVE_THREADS: "Maximum number of active threads reached",
+    MAX_ACTIVE_ANNOUNCEMENT_THREADS: "Maximum number of active announcement threads reached",
 }
 
 

@@ -18,8 +18,11 @@ from tests.standin.errors import (
     INVALID_FORM_BODY,
     INVALID_JSON,
     INVALID_WEBHOOK_TOKEN,
+    MAX_ACTIVE_ANNOUNCEMENT_THREADS,
+    MAX_ACTIVE_THREADS,
     MISSING_ACCESS,
     MISSING_PERMISSIONS,
+    REPLY_WITHOUT_HISTORY,
     THREAD_ALREADY_CREATED,
     UNKNOWN_CHANNEL,
     UNKNOWN_INTERACTION,
@@ -252,8 +255,13 @@ class Rest:
         reference = body.get("message_reference")
         if reference:
             # Limitations: "the current user must have the READ_MESSAGE_HISTORY permission.
-            # The referenced message must exist and cannot be a system message."
-            self._require(channel, o.READ_MESSAGE_HISTORY)
+            # The referenced message must exist and cannot be a system message." The code
+            # is its own (opcodes-and-status-codes.mdx: 160002 "Cannot reply without
+            # permission to read message history"); the status, 403, is what bots report.
+            self._require(channel)
+            if channel["type"] != o.DM and not (self.s.bot_permissions_in(channel["id"])
+                                                & o.READ_MESSAGE_HISTORY):
+                raise DiscordError(403, REPLY_WITHOUT_HISTORY)
             target = self.s.messages.get(str(reference.get("message_id")))
             if target is None:
                 # Message Reference Structure: fail_if_not_exists, "default true": error,
@@ -308,6 +316,14 @@ class Rest:
             raise DiscordError(400, THREAD_ALREADY_CREATED)
         body = request[BODY] or {}
         rules.check_thread(body)
+        announcement = channel["type"] == o.GUILD_ANNOUNCEMENT
+        active = [c for c in self.s.channels.values() if c.get("guild_id") ==
+                  channel.get("guild_id") and c["type"] in o.THREAD_TYPES
+                  and not c["thread_metadata"]["archived"]
+                  and (c["type"] == o.ANNOUNCEMENT_THREAD) == announcement]
+        if len(active) >= self.s.max_active_threads:
+            raise DiscordError(400, MAX_ACTIVE_ANNOUNCEMENT_THREADS if announcement
+                               else MAX_ACTIVE_THREADS)
         thread = await self.s.open_thread(message, body["name"],
                                           body.get("auto_archive_duration", 4320), o.BOT_ID)
         return json_response(thread)

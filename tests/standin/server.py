@@ -97,6 +97,11 @@ class DiscordStandIn:
         self.message_content_enabled = False  # the intent's switch in the Developer Portal
         self.bot_permissions = o.BOT_PERMISSIONS  # the bot's managed role
         self.recommended_shards = 1
+        # resources/channel.mdx, Threads: "Guilds have limits on the number of active
+        # threads [...] Once these are reached additional threads cannot be created"
+        # (160006; 160007 for announcement threads). The number is not documented; 1,000
+        # is what Discord's support pages give. Tests lower it.
+        self.max_active_threads = 1000
         # events/gateway.mdx, Session Start Limit Object: "Number of identify requests
         # allowed per 5 seconds" (1 for most bots; more for large ones)
         self.max_concurrency = 1
