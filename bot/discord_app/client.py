@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,7 +37,7 @@ from bot.discord_app.format import (
 )
 from bot.discord_app.metrics import BotMetrics
 from bot.discord_app.protocols import AnyBot as AnyBot  # re-exported: run.py uses it
-from bot.discord_app.respond import answer_page, can_open_thread, defer, tell
+from bot.discord_app.respond import RESTARTED, answer_page, can_open_thread, defer, tell
 from bot.discord_app.shards import PacedShardedBot
 from bot.discord_app.sync import sync_commands
 from bot.discord_app.views import AnswerButton, TeachSelect
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION = 500  # Discord-side limit on the option; the core enforces its own setting too
 SORRY = "Something went wrong on my side; it has been logged. Please try again."
 RESTARTING = "I'm restarting: please ask again in a moment."
+ABANDON_SECONDS = 5.0  # at most, for telling everyone whose answer a stop abandons
 
 SERVERS_AND_DMS = app_commands.AppCommandContext(guild=True, dm_channel=True,
                                                  private_channel=False)
@@ -149,6 +151,10 @@ class QACog(commands.Cog, name="QA"):
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # What to tell each asker whose answer is still being worked on when a stop gives up
+        # waiting: without it the loading message stays until Discord drops it (15 min).
+        self._abandon: dict[int, Callable[[], Awaitable[None]]] = {}
+        self._keys = itertools.count()
         self.menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_message)
         bot.tree.error(self.on_app_command_error)
 
@@ -267,7 +273,7 @@ class QACog(commands.Cog, name="QA"):
         try:
             if self.draining:
                 raise Restarting()
-            async with self.tracked():
+            async with self.tracked(lambda: tell(interaction, RESTARTED)):
                 await work()
         except (BotError, app_commands.CheckFailure) as err:
             self.metrics.error(err)
@@ -294,7 +300,7 @@ class QACog(commands.Cog, name="QA"):
 
     async def _answer(self, interaction: discord.Interaction[Any], question: str,
                       private: bool, front_end: str) -> None:
-        async with self.tracked():
+        async with self.tracked(lambda: tell(interaction, RESTARTED)):
             conversation = await self.conversation(interaction.channel)
             reply = await self.answer_question(question, conversation, front_end)
             offer_thread = not private and can_open_thread(interaction.channel,
@@ -319,7 +325,11 @@ class QACog(commands.Cog, name="QA"):
             await asyncio.wait_for(self._idle.wait(), timeout)
             return True
         except TimeoutError:
-            logger.warning("closing with %d answers still in flight", self._in_flight)
+            logger.warning("closing with %d answers still in flight; telling their askers "
+                           "to ask again", self._in_flight)
+            told = [asyncio.ensure_future(say()) for say in list(self._abandon.values())]
+            if told:
+                await asyncio.wait(told, timeout=ABANDON_SECONDS)
             return False
 
     @property
@@ -327,12 +337,19 @@ class QACog(commands.Cog, name="QA"):
         return self._in_flight
 
     @contextlib.asynccontextmanager
-    async def tracked(self) -> AsyncIterator[None]:
+    async def tracked(self, abandon: Callable[[], Awaitable[None]] | None = None
+                      ) -> AsyncIterator[None]:
+        """Counts an answer in flight, so a stop waits for it; ``abandon`` tells its asker
+        if the stop stops waiting."""
+        key = next(self._keys)
         self._in_flight += 1
         self._idle.clear()
+        if abandon is not None:
+            self._abandon[key] = abandon
         try:
             yield
         finally:
+            self._abandon.pop(key, None)
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()

@@ -24,7 +24,7 @@ import discord
 
 from bot.discord_app.format import CONTENT_MAX, NO_MENTIONS
 from bot.discord_app.protocols import QA
-from bot.discord_app.respond import answer_page, can_open_thread
+from bot.discord_app.respond import RESTARTED, answer_page, can_open_thread
 from bot.errors import BotError
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ async def on_message(cog: QA, message: discord.Message) -> None:
     front_end = ("thread" if conversation is not None else "dm" if dm
                  else "mention" if mentioned else "reply")
     try:
-        async with cog.tracked():
+        async with cog.tracked(lambda: _reply(message, content=RESTARTED)):
             reply = await cog.answer_question(question, conversation, front_end)
     except BotError as err:
         cog.metrics.error(err)

@@ -5,6 +5,7 @@ satisfies ``QA``) or find it by name at click time (``ComponentHandler``), and n
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -45,8 +46,10 @@ class QA(Protocol):
                               front_end: str) -> Reply:
         """The core's answer to ``question``, counted under ``front_end``."""
 
-    def tracked(self) -> AbstractAsyncContextManager[None]:
-        """Counts an answer in flight, so a stop waits for it."""
+    def tracked(self, abandon: Callable[[], Awaitable[None]] | None = None
+                ) -> AbstractAsyncContextManager[None]:
+        """Counts an answer in flight, so a stop waits for it; ``abandon`` tells its asker
+        if the stop stops waiting."""
 
     async def conversation(self, channel: Any) -> str | None:
         """The conversation id when ``channel`` is a thread opened from an answer."""

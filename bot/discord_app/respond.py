@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 PUBLIC_DEFER = "public_defer"  # Interaction.extras key: the loading message is public
 THREADABLE = (discord.ChannelType.text, discord.ChannelType.news)
+# Said where a stop could not wait for an answer any longer (``QACog.drain``).
+RESTARTED = "I had to restart before I could finish this: please ask again in a moment."
 
 
 @dataclass(frozen=True)

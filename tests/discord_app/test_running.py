@@ -213,3 +213,37 @@ async def test_sigterm_finishes_answers_in_flight_and_turns_new_ones_away(
     refusal = standin.shown(late)
     assert len(refusal) == 1 and "restarting" in refusal[0]["content"]
     assert is_private(refusal[0])
+
+
+async def test_a_stop_that_cannot_wait_tells_the_askers_it_abandons(
+    standin: DiscordStandIn, settings: Settings, answerer: Answerer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Answers still being worked on when the stop's wait runs out: the loading message of
+    a slash command, and a mention, each get a line saying to ask again, instead of
+    "thinking…" until Discord drops it 15 minutes later."""
+    monkeypatch.setattr("bot.discord_app.run.DRAIN_SECONDS", 0.5)
+    store = Store.open(settings.data_dir)
+    service = QAService(settings, answerer, store)
+
+    async def stuck(*args: Any) -> Any:
+        await asyncio.sleep(60)
+
+    service.ask_async = stuck  # type: ignore[method-assign]
+    task = asyncio.create_task(serve(service, settings, standin.token))
+    try:
+        await standin.wait_for(lambda: standin.gateway.identifies == 1 and standin.find(
+            "PUT", "/commands"))
+        slash = await standin.slash("ask", {"question": "What is Lasso?"}, user_id="5100")
+        mention = await standin.say("Who built TikTok?", mention_bot=True, user_id="5101")
+        await standin.wait_for(lambda: standin.find("POST", f"/{slash['token']}/callback"))
+        await asyncio.sleep(0.3)  # the mention reaches the answerer too
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(task, 20)
+    finally:
+        store.close()
+    [told] = standin.shown(slash)
+    assert "restart" in told["content"] and "ask again" in told["content"]
+    [replied] = [m for m in standin.bot_messages(mention["channel_id"])
+                 if (m.get("message_reference") or {}).get("message_id") == mention["id"]]
+    assert "ask again" in replied["content"]
