@@ -17,6 +17,8 @@ from bot.discord_app.views import answer_view
 logger = logging.getLogger(__name__)
 
 PUBLIC_DEFER = "public_defer"  # Interaction.extras key: the loading message is public
+ACKNOWLEDGED = "acknowledged"  # ... and: acknowledged, though discord.py does not know it
+ALREADY_ACKNOWLEDGED = 40060
 THREADABLE = (discord.ChannelType.text, discord.ChannelType.news)
 # Said where a stop could not wait for an answer any longer (``QACog.drain``).
 RESTARTED = "I had to restart before I could finish this: please ask again in a moment."
@@ -69,9 +71,24 @@ def can_open_thread(channel: Any, permissions: discord.Permissions) -> bool:
 
 async def defer(interaction: discord.Interaction[Any], *, private: bool) -> None:
     """Acknowledge now (Discord allows 3 s) with a loading message, remembering whether
-    everyone sees it."""
-    await interaction.response.defer(ephemeral=private, thinking=True)
+    everyone sees it.
+
+    discord.py sends the acknowledgement again after a 5xx or a reset connection; where
+    Discord had applied the first one, the second is refused with 40060 ("already
+    acknowledged", topics/opcodes-and-status-codes.mdx): the loading message is there, and
+    the answer goes on to replace it."""
+    try:
+        await interaction.response.defer(ephemeral=private, thinking=True)
+    except discord.HTTPException as err:
+        if err.code != ALREADY_ACKNOWLEDGED:
+            raise
+        logger.info("interaction %s was acknowledged by an earlier try", interaction.id)
+        interaction.extras[ACKNOWLEDGED] = True
     interaction.extras[PUBLIC_DEFER] = not private
+
+
+def acknowledged(interaction: discord.Interaction[Any]) -> bool:
+    return interaction.response.is_done() or bool(interaction.extras.get(ACKNOWLEDGED))
 
 
 async def tell(interaction: discord.Interaction[Any], text: str) -> None:
@@ -83,7 +100,7 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
     documentation is silent on it.)"""
     text = f"⚠️ {text}"
     try:
-        if not interaction.response.is_done():
+        if not acknowledged(interaction):
             await interaction.response.send_message(text, ephemeral=True)
         elif interaction.extras.get(PUBLIC_DEFER):
             await interaction.delete_original_response()

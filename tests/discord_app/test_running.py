@@ -149,6 +149,21 @@ async def test_rate_limits_and_server_errors_on_the_answer_still_answer_once(
     assert harness.standin.shown(interaction) == [message]
 
 
+
+async def test_an_acknowledgement_applied_but_answered_with_a_5xx_still_answers(
+    harness: Harness,
+) -> None:
+    """Discord applies the deferral, the reply to it is lost (502), discord.py sends it
+    again and Discord refuses that with 40060: the answer must still replace the loading
+    message, not a second response be tried."""
+    harness.standin.fail("POST", "/callback", 502, applied=True)
+    harness.standin.expected_codes.add(40060)
+    interaction, message = await harness.ask("What is Lasso?")
+    assert "Lasso" in text_of(message)
+    assert harness.standin.shown(interaction) == [message]
+    callbacks = harness.standin.find("POST", f"/{interaction['token']}/callback")
+    assert [c.status for c in callbacks] == [502, 400]  # applied, then the refused retry
+
 def test_env_file_readable_by_others_is_warned_about(
     tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:

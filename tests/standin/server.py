@@ -54,6 +54,9 @@ class Fault:
     fragment: str
     statuses: list[int]
     code: int = 0
+    # The request takes effect, and only its answer is lost (a 5xx from a proxy after
+    # Discord applied it): what a client's retry of it then meets.
+    applied: bool = False
 
 
 @dataclass
@@ -185,8 +188,9 @@ class DiscordStandIn:
     def advance(self, seconds: float) -> None:
         self._skew += seconds
 
-    def fail(self, method: str, fragment: str, *statuses: int, code: int = 0) -> None:
-        self.faults.append(Fault(method, fragment, list(statuses), code))
+    def fail(self, method: str, fragment: str, *statuses: int, code: int = 0,
+             applied: bool = False) -> None:
+        self.faults.append(Fault(method, fragment, list(statuses), code, applied))
 
     # --- every request --------------------------------------------------------------------
 
@@ -203,7 +207,9 @@ class DiscordStandIn:
             call.body = request[BODY] = await parse_body(request)
             fault = self._take_fault(request.method, path)
             if fault is not None:
-                response = fault
+                response, applied = fault
+                if applied and self._authorised(request, path):
+                    await handler(request)  # done; the client hears only the failure
             elif not self._authorised(request, path):
                 response = json_response({"message": "401: Unauthorized", "code": 0}, 401)
             else:
@@ -223,19 +229,22 @@ class DiscordStandIn:
             return True
         return request.headers.get("Authorization") == f"Bot {self.token}"
 
-    def _take_fault(self, method: str, path: str) -> web.Response | None:
+    def _take_fault(self, method: str, path: str) -> tuple[web.Response, bool] | None:
+        """The failure to answer with, and whether the request takes effect all the same."""
         for fault in self.faults:
             if fault.method == method and fault.fragment in path and fault.statuses:
                 status = fault.statuses.pop(0)
                 if status == 429:
                     return json_response({"message": "You are being rate limited.",
                                           "retry_after": 0.05, "global": False}, 429,
-                                         {"Retry-After": "0.05", "X-RateLimit-Scope": "user"})
+                                         {"Retry-After": "0.05", "X-RateLimit-Scope": "user"}
+                                         ), False
                 if fault.code:
                     self.refusals.append(Refusal(method, path, status, fault.code, None))
                     return json_response({"message": MESSAGES[fault.code],
-                                          "code": fault.code}, status)
-                return json_response({"message": "Server error", "code": 0}, status)
+                                          "code": fault.code}, status), fault.applied
+                return json_response({"message": "Server error", "code": 0},
+                                     status), fault.applied
         return None
 
     # --- the world ------------------------------------------------------------------------
