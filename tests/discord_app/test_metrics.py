@@ -151,7 +151,7 @@ async def test_counts_move_as_questions_are_asked_and_interactions_happen(
 
 async def test_discord_refusals_are_counted_by_status_and_code(served: Harness) -> None:
     """A 429 and a 502 that discord.py retries by itself, and a reply refused with 403
-    Missing Permissions (50013) when Read Message History went away unannounced: each
+    (160002, no Read Message History) when that permission went away unannounced: each
     counted once, by status and JSON error code, and every answer still lands."""
     h, standin = served, served.standin
     before = await scrape(h)
@@ -159,7 +159,7 @@ async def test_discord_refusals_are_counted_by_status_and_code(served: Harness) 
     _, answer = await h.ask(ANSWERED)
     assert answer["embeds"]
     standin.bot_permissions = BOT_PERMISSIONS & ~READ_MESSAGE_HISTORY  # unannounced
-    standin.expected_codes.add(50013)
+    standin.expected_codes.add(160002)
     await standin.say("What is Lasso?", mention_bot=True, user_id="704")
     assert "Lasso" in text_of((await h.posted(CHANNEL_ID))[0])
     after = await scrape(h)
@@ -169,7 +169,7 @@ async def test_discord_refusals_are_counted_by_status_and_code(served: Harness) 
 
     assert moved("bot_discord_http_errors_total", status="429", code="0") == 1
     assert moved("bot_discord_http_errors_total", status="502", code="0") == 1
-    assert moved("bot_discord_http_errors_total", status="403", code="50013") == 1
+    assert moved("bot_discord_http_errors_total", status="403", code="160002") == 1
     assert moved("bot_errors_total", kind="discord_http") == 3
 
 

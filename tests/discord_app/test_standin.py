@@ -412,13 +412,14 @@ async def test_replies_to_deleted_messages_and_embeds_without_permission(
 async def test_a_reply_needs_read_message_history(client: Client) -> None:
     """resources/message.mdx, Create Message, Limitations: "When creating a message as a
     reply to another message, the current user must have the READ_MESSAGE_HISTORY
-    permission"; a message that is not a reply does not need it."""
+    permission"; a message that is not a reply does not need it. The refusal has its own
+    code (opcodes-and-status-codes.mdx: 160002)."""
     standin = client.standin
-    standin.expected_codes.add(50013)
+    standin.expected_codes.add(160002)
     question = await standin.say("What is Lasso?", mention_bot=True)
     standin.bot_permissions = BOT_PERMISSIONS & ~READ_MESSAGE_HISTORY
     reply = {"content": "Lasso", "message_reference": {"message_id": question["id"]}}
-    refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", reply), 403, 50013)
+    refused(await client.call("POST", f"/channels/{CHANNEL_ID}/messages", reply), 403, 160002)
     status, posted = await client.call("POST", f"/channels/{CHANNEL_ID}/messages",
                                        {"content": "Lasso"})
     assert status == 200 and "message_reference" not in posted
