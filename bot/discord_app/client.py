@@ -37,7 +37,14 @@ from bot.discord_app.format import (
 )
 from bot.discord_app.metrics import BotMetrics
 from bot.discord_app.protocols import AnyBot as AnyBot  # re-exported: run.py uses it
-from bot.discord_app.respond import RESTARTED, answer_page, can_open_thread, defer, tell
+from bot.discord_app.respond import (
+    RESTARTED,
+    answer_page,
+    can_open_thread,
+    defer,
+    may_be_thread,
+    tell,
+)
 from bot.discord_app.shards import PacedShardedBot
 from bot.discord_app.sync import sync_commands
 from bot.discord_app.views import AnswerButton, TeachSelect
@@ -148,12 +155,11 @@ class QACog(commands.Cog, name="QA"):
         self.metrics = metrics
         self.cooldowns = Cooldowns(settings.discord_cooldown)
         self.draining = False
-        self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        # What to tell each asker whose answer is still being worked on when a stop gives up
-        # waiting: without it the loading message stays until Discord drops it (15 min).
-        self._abandon: dict[int, Callable[[], Awaitable[None]]] = {}
+        # The answers in flight, each with what to tell its asker if a stop gives up waiting
+        # (without it the loading message stays until Discord drops it, 15 min later).
+        self._in_flight: dict[int, Callable[[], Awaitable[None]] | None] = {}
         self._keys = itertools.count()
         self.menu = app_commands.ContextMenu(name="Ask the article", callback=self.ask_message)
         bot.tree.error(self.on_app_command_error)
@@ -326,15 +332,16 @@ class QACog(commands.Cog, name="QA"):
             return True
         except TimeoutError:
             logger.warning("closing with %d answers still in flight; telling their askers "
-                           "to ask again", self._in_flight)
-            told = [asyncio.ensure_future(say()) for say in list(self._abandon.values())]
+                           "to ask again", len(self._in_flight))
+            told = [asyncio.ensure_future(say()) for say in list(self._in_flight.values())
+                    if say is not None]
             if told:
                 await asyncio.wait(told, timeout=ABANDON_SECONDS)
             return False
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return len(self._in_flight)
 
     @contextlib.asynccontextmanager
     async def tracked(self, abandon: Callable[[], Awaitable[None]] | None = None
@@ -342,16 +349,13 @@ class QACog(commands.Cog, name="QA"):
         """Counts an answer in flight, so a stop waits for it; ``abandon`` tells its asker
         if the stop stops waiting."""
         key = next(self._keys)
-        self._in_flight += 1
+        self._in_flight[key] = abandon
         self._idle.clear()
-        if abandon is not None:
-            self._abandon[key] = abandon
         try:
             yield
         finally:
-            self._abandon.pop(key, None)
-            self._in_flight -= 1
-            if self._in_flight == 0:
+            del self._in_flight[key]
+            if not self._in_flight:
                 self._idle.set()
 
     def _check_open(self) -> None:
@@ -359,8 +363,9 @@ class QACog(commands.Cog, name="QA"):
             raise Restarting()
 
     async def conversation(self, channel: Any) -> str | None:
-        """The conversation id when ``channel`` is a thread opened from an answer."""
-        if channel is None:
+        """The conversation id when ``channel`` is a thread opened from an answer (only a
+        thread, or a channel not in the cache, is looked up)."""
+        if not may_be_thread(channel):
             return None
         key = str(channel.id)
         return key if await asyncio.to_thread(self.service.is_conversation, key) else None

@@ -24,7 +24,7 @@ import discord
 
 from bot.discord_app.format import CONTENT_MAX, NO_MENTIONS
 from bot.discord_app.protocols import QA
-from bot.discord_app.respond import RESTARTED, answer_page, can_open_thread
+from bot.discord_app.respond import RESTARTED, answer_page, can_open_thread, may_be_thread
 from bot.errors import BotError
 
 logger = logging.getLogger(__name__)
@@ -50,11 +50,10 @@ async def on_message(cog: QA, message: discord.Message) -> None:
     # Every message of every channel arrives here: the database is asked only about
     # threads, and only for a message that may be for the bot.
     if not addressed and not (cog.settings.discord_message_content
-                              and _maybe_thread(message.channel)):
+                              and may_be_thread(message.channel)):
         return
     try:
-        conversation = (await cog.conversation(message.channel)
-                        if _maybe_thread(message.channel) else None)
+        conversation = await cog.conversation(message.channel)
     except BotError as err:  # the store is down: a question to the bot is told so
         cog.metrics.error(err)
         if addressed:
@@ -98,11 +97,6 @@ async def on_message(cog: QA, message: discord.Message) -> None:
                        offer_teach=not dm, embeds=permissions.embed_links,
                        text_limit=CONTENT_MAX - MENTION_ROOM)
     await _reply(message, content=page.content, embed=page.embed, view=page.view)
-
-
-def _maybe_thread(channel: Any) -> bool:
-    """A thread, or a channel not in the cache (that may be one)."""
-    return isinstance(channel, discord.Thread | discord.PartialMessageable)
 
 
 def strip_mentions(text: str, bot_id: int, role_id: int | None) -> str:

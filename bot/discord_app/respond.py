@@ -69,6 +69,12 @@ def can_open_thread(channel: Any, permissions: discord.Permissions) -> bool:
     return getattr(channel, "type", None) in THREADABLE and permissions.create_public_threads
 
 
+def may_be_thread(channel: Any) -> bool:
+    """A thread, or a channel not in the cache (that may be one): the only channels a
+    follow-up conversation can be in."""
+    return isinstance(channel, discord.Thread | discord.PartialMessageable)
+
+
 async def defer(interaction: discord.Interaction[Any], *, private: bool) -> None:
     """Acknowledge now (Discord allows 3 s) with a loading message, remembering whether
     everyone sees it.

@@ -126,6 +126,9 @@ async def test_thread_someone_else_opened_is_pointed_to_and_becomes_a_follow_up_
                               channel_id=answer["id"])
     [followed] = await harness.posted(answer["id"])
     assert "most of it came from China" in text_of(followed)
+    _, by_command = await harness.ask("and how much of it came from China?",
+                                      channel_id=answer["id"])  # /ask in the thread: the same
+    assert "most of it came from China" in text_of(by_command)
 
 
 async def test_a_server_at_discords_thread_limit_gets_a_plain_answer(harness: Harness) -> None:
