@@ -26,6 +26,6 @@ def voter_key(data_dir: Path, secret: str = "") -> bytes:
         with os.fdopen(fd, "wb") as handle:
             handle.write(secrets.token_bytes(32))
         return path.read_bytes()
-    except OSError as err:  # BOT_DATA_DIR is a file, voter.key a folder, no permission
+    except OSError as err:  # voter.key a folder, no permission, a read-only disk
         raise StoreError(f"cannot keep the voter key {path}: "
                          f"{err.strerror or err}") from None
